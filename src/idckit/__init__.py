@@ -1,0 +1,43 @@
+"""idckit: Invasive Ductal Carcinoma detection in breast histopathology patches.
+
+The public API is declared here, in ``__all__``. Names are imported lazily (PEP 562), so
+``import idckit`` is cheap and never imports a deep-learning framework: Keras (and with it
+TensorFlow, JAX or PyTorch) is imported only when a model, metric or trainer is first used.
+
+Examples
+--------
+>>> import idckit
+>>> "IDCPatchDataset" in idckit.__all__
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0.dev0"
+
+# Public name -> module that defines it. Adding a public name is one line here.
+_EXPORTS: dict[str, str] = {
+}
+
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605 - built from the mapping above, kept sorted
+
+if TYPE_CHECKING:  # pragma: no cover - static imports for type checkers and IDEs
+    pass
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (PEP 562)."""
+    try:
+        module_name = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'idckit' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

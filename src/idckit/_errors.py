@@ -1,0 +1,56 @@
+"""One template for errors people can act on (see STYLE.md, "Errors people can act on").
+
+Every message names the argument, states the rule, echoes what was received and, when there is
+one, adds the remedy: ``Invalid `threshold` for StreamingF1: expected a float in (0, 1].
+Received: threshold=1.``
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def invalid_argument(
+    name: str, owner: str, rule: str, received: Any, remedy: str | None = None
+) -> ValueError:
+    """Build the standard ``ValueError`` for a bad argument.
+
+    Parameters
+    ----------
+    name
+        The argument's name, e.g. ``"threshold"``.
+    owner
+        The class or function that received it, e.g. ``"StreamingF1"``.
+    rule
+        What was expected, e.g. ``"a float in (0, 1]"``.
+    received
+        The value received; it is echoed with ``repr``.
+    remedy
+        Optional advice appended to the message.
+
+    Returns
+    -------
+    ValueError
+        The exception, ready to ``raise``.
+
+    Examples
+    --------
+    >>> str(invalid_argument("threshold", "StreamingF1", "a float in (0, 1]", 1))
+    'Invalid `threshold` for StreamingF1: expected a float in (0, 1]. Received: threshold=1.'
+    """
+    message = f"Invalid `{name}` for {owner}: expected {rule}. Received: {name}={received!r}."
+    if remedy:
+        message += f" {remedy}"
+    return ValueError(message)
+
+
+def check_choice(name: str, owner: str, value: Any, choices: tuple[Any, ...]) -> None:
+    """Raise the standard error unless ``value`` is one of ``choices``.
+
+    Examples
+    --------
+    >>> check_choice("on_error", "IDCPatchDataset", "skip", ("skip", "raise"))
+    """
+    if value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise invalid_argument(name, owner, f"one of {allowed}", value)

@@ -1,0 +1,61 @@
+"""Argument parsing and dispatch for the ``idckit`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from idckit import __version__
+
+# Subcommand name -> module with ``add_parser(subparsers)`` and ``run(args) -> int``.
+# Modules are imported lazily: ``idckit index`` must not pay for importing TensorFlow.
+SUBCOMMANDS: dict[str, str] = {
+}
+
+
+class CLIError(Exception):
+    """A problem to report as one line on stderr, exit status 2, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with one sub-parser per command."""
+    parser = argparse.ArgumentParser(
+        prog="idckit",
+        description="IDC detection in breast histopathology patches, evaluated by patient.",
+    )
+    parser.add_argument("--version", action="version", version=f"idckit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name, module_name in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = module.add_parser(subparsers)
+        sub.set_defaults(_module=module_name, command=name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit status.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        0 on success, 1 when a command found problems (``--strict``), 2 on usage errors.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = importlib.import_module(args._module)
+    try:
+        return int(module.run(args))
+    except CLIError as err:
+        print(f"idckit {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"idckit {args.command}: interrupted", file=sys.stderr)
+        return 130
