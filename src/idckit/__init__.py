@@ -20,6 +20,27 @@ __version__ = "0.1.0.dev0"
 
 # Public name -> module that defines it. Adding a public name is one line here.
 _EXPORTS: dict[str, str] = {
+    # data: index, decode, cache and feed patches (no deep-learning framework imported)
+    "IDCPatchDataset": "idckit.data",
+    "PatchRecord": "idckit.data",
+    "ScanReport": "idckit.data",
+    # datasets: data a user can make or fetch
+    "fetch_idc": "idckit.datasets",
+    "make_synthetic": "idckit.datasets",
+    # models (import Keras)
+    "build_benchmark_cnn": "idckit.models",
+    "build_transfer_model": "idckit.models",
+    "unfreeze_backbone": "idckit.models",
+    # metrics (import Keras)
+    "StreamingF1": "idckit.metrics",
+    # reporting (no deep-learning framework imported)
+    "ClassificationReport": "idckit.reporting",
+    "choose_threshold": "idckit.reporting",
+    "plot_learning_curves": "idckit.reporting",
+    # training (imports Keras)
+    "CrossValidationResult": "idckit.training",
+    "FoldResult": "idckit.training",
+    "KFoldTrainer": "idckit.training",
 }
 
 __all__ = sorted(_EXPORTS)  # noqa: PLE0605 - built from the mapping above, kept sorted
