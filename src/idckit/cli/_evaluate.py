@@ -1,0 +1,59 @@
+"""``idckit evaluate RUN_DIR DATA_DIR``: the fold ensemble of a run on (held-out) patches."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from idckit.cli._runs import json_line, load_dataset, one_line_errors
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``evaluate`` sub-parser."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a finished run's fold ensemble on a data set",
+        description="Evaluate the fold models of a finished run as an ensemble (mean "
+        "probability) at the run's threshold, chosen on its out-of-fold predictions.",
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a finished `idckit train` run")
+    parser.add_argument("data_dir", metavar="DATA_DIR", help="tree of patch PNGs")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: f1_pos, f1_macro, f1_weighted, precision_pos, recall_pos, "
+        "accuracy, balanced_accuracy, roc_auc, confusion_matrix [[tn, fp], [fn, tp]], "
+        "threshold, n_patches, n_patients",
+    )
+    parser.add_argument("--out", metavar="DIR", help="also write the report and plots here")
+    parser.add_argument("--batch-size", type=int, metavar="B", help="inference batch size")
+    parser.add_argument("--cache-dir", metavar="DIR", help="decode cache location")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the classification report (or its JSON summary)."""
+    with one_line_errors():
+        from idckit.training import KFoldTrainer
+
+        trainer = KFoldTrainer.from_run_dir(args.run_dir, batch_size=args.batch_size)
+        dataset = load_dataset(args.data_dir, args.cache_dir)
+        report = trainer.evaluate(dataset, out_dir=args.out)
+    from idckit.training._inference import flat_metrics
+
+    summary = {
+        **flat_metrics(report),
+        "n_patches": len(dataset),
+        "n_patients": len(dataset.patient_ids),
+    }
+    if args.json:
+        print(json_line(summary))
+        return 0
+    print(report)
+    print(
+        f"threshold {summary['threshold']:.4f} (chosen on the run's out-of-fold predictions); "
+        f"{summary['n_patches']} patches from {summary['n_patients']} patients"
+    )
+    if args.out:
+        print(f"report, predictions and plots written to {args.out}")
+    return 0

@@ -1,0 +1,99 @@
+"""``idckit train DATA_DIR --out RUN_DIR``: patient-grouped K-fold training by recipe."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from idckit.cli._main import CLIError
+from idckit.cli._runs import load_dataset, one_line_errors
+from idckit.training._recipes import MODEL_NAMES, RECIPES, Recipe, get_recipe
+
+_NOT_TRANSFER = ("benchmark", "idc_cnn")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``train`` sub-parser."""
+    recipes = "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values())
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "train",
+        help="cross-validate a model by patient (resumable) and choose its threshold",
+        description="Train a model with patient-grouped, stratified K-fold cross-validation. "
+        "The run directory holds config.json, splits.json, fold_<k>/ (model.keras, "
+        "history.csv, learning_curves.png, metrics.json) and report.json when done. "
+        f"Explicit flags override the recipe. Recipes: {recipes}",
+    )
+    parser.add_argument("data_dir", metavar="DATA_DIR", help="tree of patch PNGs")
+    parser.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
+    parser.add_argument("--model", choices=MODEL_NAMES, help="model (default: the recipe's)")
+    parser.add_argument("--recipe", default="cpu", choices=sorted(RECIPES), help="default: cpu")
+    parser.add_argument("--folds", type=int, metavar="K", help="number of folds")
+    parser.add_argument("--epochs", type=int, metavar="N", help="epochs per fold")
+    parser.add_argument("--batch-size", type=int, metavar="B", help="batch size")
+    parser.add_argument(
+        "--weights", metavar="imagenet|none|PATH", help="backbone weights (transfer models)"
+    )
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="default: 0")
+    parser.add_argument("--resume", action="store_true", help="continue a killed run")
+    parser.add_argument("--test-data", metavar="DIR", help="held-out patients to evaluate on")
+    parser.add_argument("--cache-dir", metavar="DIR", help="decode cache location")
+    return parser
+
+
+def _weights(value: str) -> str | None:
+    if value.lower() == "none":
+        return None
+    if value.lower() == "imagenet":
+        return "imagenet"
+    if not os.path.isfile(value):
+        raise CLIError(f"--weights: expected 'imagenet', 'none' or a weights file; {value!r}")
+    return value
+
+
+def recipe_from_args(args: argparse.Namespace) -> Recipe:
+    """Return the recipe named by ``--recipe`` with the explicit flags applied over it.
+
+    A ``--model`` other than the recipe's drops the recipe's model arguments.
+    """
+    recipe = get_recipe(args.recipe)
+    changes: dict[str, Any] = {}
+    model, kwargs = recipe.model, dict(recipe.model_kwargs)
+    if args.model is not None and args.model != recipe.model:
+        model, kwargs = args.model, {}
+    if args.weights is not None:
+        if model in _NOT_TRANSFER:
+            raise CLIError(f"--weights applies to transfer backbones, not to --model {model}")
+        kwargs["weights"] = _weights(args.weights)
+    changes.update(model=model, model_kwargs=kwargs)
+    for flag, field in (("folds", "n_splits"), ("epochs", "epochs"), ("batch_size", "batch_size")):
+        value = getattr(args, flag)
+        if value is not None:
+            if value < (2 if flag == "folds" else 1):
+                minimum = 2 if flag == "folds" else 1
+                raise CLIError(f"--{flag.replace('_', '-')} must be >= {minimum}; got {value}")
+            changes[field] = value
+    return recipe.replace(**changes)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, print the fold table and threshold, evaluate ``--test-data`` if given."""
+    recipe = recipe_from_args(args)
+    with one_line_errors():
+        from idckit.training import KFoldTrainer
+
+        dataset = load_dataset(args.data_dir, args.cache_dir)
+        trainer = KFoldTrainer.from_recipe(
+            recipe, seed=args.seed, out_dir=args.out, resume=args.resume
+        )
+        trainer.fit(dataset)
+        if args.test_data:
+            test = load_dataset(args.test_data, args.cache_dir)
+            out = Path(args.out) / "test"
+            report = trainer.evaluate(test, out_dir=out)
+            print(f"\nheld-out patients ({len(test.patient_ids)}, {len(test)} patches):")
+            print(report)
+            print(f"test report and plots: {out}")
+    print(f"run directory: {args.out} (report.json, summary.txt, oof.csv, fold_<k>/)")
+    return 0

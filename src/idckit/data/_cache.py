@@ -1,0 +1,245 @@
+"""The on-disk decode cache: one ``uint8`` ``.npy`` of patches plus its index, no pickle.
+
+An entry is a folder under the cache directory, named after the tree and the decode settings:
+
+- ``images.npy``: ``(N, P, P, 3)`` ``uint8``, opened memory-mapped;
+- ``index.npz``: the per-patch arrays (relative paths, patients, x, y, labels, padded);
+- ``meta.json``: the tree's fingerprint (every image file's path, size and mtime), the
+  settings and the scan report. It is written last, so an entry without it is incomplete.
+
+A reopen walks the tree, hashes the stats and, when the fingerprint matches, reads the index
+instead of parsing names or decoding anything. Every file is written under a temporary name
+and moved into place (``os.replace``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from idckit.data._decode import PADDED, REASONS, PadMode, decode_files
+from idckit.data._report import ScanReport
+from idckit.data._scan import OnError, ScanResult
+
+FORMAT_VERSION = 1
+_COPY_BLOCK = 4096
+
+
+def default_cache_dir() -> Path:
+    """Where caches go by default: ``$IDCKIT_CACHE_DIR``, else the user's cache folder.
+
+    The user's cache folder is ``$XDG_CACHE_HOME/idckit`` or ``~/.cache/idckit``.
+
+    Examples
+    --------
+    >>> default_cache_dir().name in ("idckit", os.environ.get("IDCKIT_CACHE_DIR", "idckit"))
+    True
+    """
+    if os.environ.get("IDCKIT_CACHE_DIR"):
+        return Path(os.environ["IDCKIT_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "idckit"
+
+
+def entry_dir(
+    cache_dir: str | os.PathLike[str] | None,
+    root: str,
+    pattern: re.Pattern[str],
+    patch_size: int,
+    pad_mode: PadMode,
+) -> Path:
+    """Return the cache folder of one tree decoded with one set of settings."""
+    key = json.dumps([FORMAT_VERSION, root, pattern.pattern, pattern.flags, patch_size, pad_mode])
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(root.rstrip(os.sep)) or "root")
+    base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return base / f"{name[:40]}-{digest}"
+
+
+class PixelStore:
+    """The pixels of a dataset: a cache file opened memory-mapped on first use, or an array.
+
+    Pickling a store backed by a file carries the path only, not the pixels.
+    """
+
+    def __init__(self, path: Path | None = None, array: npt.NDArray[np.uint8] | None = None):
+        self.path = path
+        self._array = array
+
+    @property
+    def array(self) -> npt.NDArray[np.uint8]:
+        """The ``(N, P, P, 3)`` array (read-only when memory-mapped)."""
+        if self._array is None:
+            if self.path is None:  # pragma: no cover - constructed with one or the other
+                raise RuntimeError("PixelStore has neither a file nor an array")
+            self._array = np.load(self.path, mmap_mode="r")
+        return self._array
+
+    def exists(self) -> bool:
+        """Whether the pixels are available without rebuilding."""
+        return self._array is not None or (self.path is not None and self.path.is_file())
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if self.path is not None:
+            state["_array"] = None
+        return state
+
+
+def load_entry(entry: Path, fingerprint: str) -> tuple[ScanResult, ScanReport] | None:
+    """Return the cached index and report if ``entry`` is complete and matches ``fingerprint``."""
+    try:
+        meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT_VERSION or meta.get("fingerprint") != fingerprint:
+            return None
+        with np.load(entry / "index.npz", allow_pickle=False) as index:
+            arrays = {key: index[key] for key in index.files}
+        shape = _npy_shape(entry / "images.npy")
+    except (OSError, ValueError, KeyError):
+        return None
+    n = int(meta["n_patches"])
+    if str(arrays["build_id"]) != meta["build_id"] or shape is None or shape[0] != n:
+        return None
+    report = ScanReport.from_dict(meta["report"])
+    result = ScanResult(
+        meta["root"],
+        arrays["relpaths"],
+        arrays["patients"],
+        arrays["x"],
+        arrays["y"],
+        arrays["labels"],
+    )
+    return result, report
+
+
+def build_entry(
+    entry: Path,
+    result: ScanResult,
+    fingerprint: str,
+    *,
+    patch_size: int,
+    pad_mode: PadMode,
+    on_error: OnError,
+    n_jobs: int,
+    progress: bool,
+) -> tuple[ScanResult, ScanReport]:
+    """Decode every patch of ``result`` into a new cache entry; return the final index/report.
+
+    Patches that fail to decode are skipped (``on_error="skip"``) or raise ``PatchError``.
+    """
+    entry.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    paths = [result.abspath(i) for i in range(len(result))]
+    shape = (len(paths), patch_size, patch_size, 3)
+    with _temporary(entry, ".npy") as tmp:
+        np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape).flush()
+        statuses, details = decode_files(
+            paths,
+            str(tmp),
+            patch_size=patch_size,
+            pad_mode=pad_mode,
+            n_jobs=n_jobs,
+            progress=progress,
+            stop_on_error=on_error == "raise",
+        )
+        del paths
+        reasons = [REASONS.get(int(s)) for s in statuses]
+        keep = statuses <= PADDED
+        padded = statuses[keep] == PADDED
+        result = result.drop_failed(reasons, details, on_error)
+        final = tmp if keep.all() else _compacted(entry, tmp, np.flatnonzero(keep))
+        report = result.report(padded=int(padded.sum()), verified=True)
+        _write_entry(
+            entry, final, result, padded, report, fingerprint, time.perf_counter() - start
+        )
+    return result, report
+
+
+def _write_entry(
+    entry: Path,
+    images_tmp: Path,
+    result: ScanResult,
+    padded: npt.NDArray[np.bool_],
+    report: ScanReport,
+    fingerprint: str,
+    seconds: float,
+) -> None:
+    build_id = uuid.uuid4().hex
+    with _temporary(entry, ".npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(
+                fh,
+                relpaths=result.relpaths,
+                patients=result.patients,
+                x=result.x,
+                y=result.y,
+                labels=result.labels,
+                padded=padded,
+                build_id=np.asarray(build_id),
+            )
+        os.replace(images_tmp, entry / "images.npy")
+        os.replace(tmp, entry / "index.npz")
+    meta = {
+        "format": FORMAT_VERSION,
+        "fingerprint": fingerprint,
+        "build_id": build_id,
+        "root": result.root,
+        "n_patches": len(result),
+        "seconds": round(seconds, 3),
+        "report": report.to_dict(),
+    }
+    with _temporary(entry, ".json") as tmp:
+        tmp.write_text(json.dumps(meta), encoding="utf-8")
+        os.replace(tmp, entry / "meta.json")
+
+
+def _compacted(entry: Path, source: Path, keep: npt.NDArray[np.intp]) -> Path:
+    """Copy the rows ``keep`` of ``source`` into a new ``.npy`` (failed rows are dropped)."""
+    old = np.load(source, mmap_mode="r")
+    fd, name = tempfile.mkstemp(dir=entry, suffix=".tmp.npy")
+    os.close(fd)
+    new = np.lib.format.open_memmap(
+        name, mode="w+", dtype=np.uint8, shape=(len(keep), *old.shape[1:])
+    )
+    for lo in range(0, len(keep), _COPY_BLOCK):
+        new[lo : lo + _COPY_BLOCK] = old[keep[lo : lo + _COPY_BLOCK]]
+    new.flush()
+    del new, old
+    return Path(name)
+
+
+@contextmanager
+def _temporary(folder: Path, suffix: str) -> Iterator[Path]:
+    """Yield a temporary file name in ``folder``; remove it afterwards unless moved."""
+    fd, name = tempfile.mkstemp(dir=folder, suffix=".tmp" + suffix)
+    os.close(fd)
+    path = Path(name)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _npy_shape(path: Path) -> tuple[int, ...] | None:
+    """Read the shape in a ``.npy`` header, without mapping the data."""
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, _ = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _, _ = np.lib.format.read_array_header_2_0(fh)
+        else:  # pragma: no cover - numpy writes 1.0 (or 2.0 for huge headers)
+            return None
+    return tuple(int(s) for s in shape)

@@ -1,0 +1,287 @@
+"""Decode patch files to RGB ``uint8`` arrays of one size, in parallel, straight to disk.
+
+Grayscale, gray+alpha, RGBA and 16-bit images are converted (alpha is composited over white,
+16-bit values are scaled to 8 bits). Images smaller than the patch size (edge patches at a
+slide's border) are padded at the bottom and right, or resized; larger ones are refused.
+
+The parallel pass gives each worker process a chunk of consecutive rows and the path of a
+``.npy`` file: the worker decodes into that memory-mapped file itself and returns only one
+status byte per image, so no pixel array crosses a process boundary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import os
+import struct
+from collections.abc import Generator, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Literal
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from tqdm.auto import tqdm
+
+PadMode = Literal["constant", "reflect", "resize"]
+PAD_MODES: tuple[PadMode, ...] = ("constant", "reflect", "resize")
+
+#: Status of one decoded file. OK and PADDED are kept; the others are skip reasons.
+OK, PADDED, OVERSIZE, UNDECODABLE, UNREADABLE, PENDING = 0, 1, 2, 3, 4, -1
+REASONS = {OVERSIZE: "oversize", UNDECODABLE: "undecodable", UNREADABLE: "unreadable"}
+
+#: Below this many files the pass runs in the calling process (starting workers costs more).
+PARALLEL_MIN = 2048
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_WHITE = 255
+
+Image = npt.NDArray[np.uint8]
+_ChunkResult = tuple[int, tuple[npt.NDArray[np.int8], list[str]]]
+
+
+def to_rgb_uint8(image: npt.NDArray[np.generic]) -> Image | None:
+    """Convert an OpenCV image (BGR order, any channel count, 8 or 16 bit) to RGB ``uint8``.
+
+    Returns None for pixel types other than 8 and 16-bit integers.
+
+    Examples
+    --------
+    >>> gray = np.full((2, 2), 65535, dtype=np.uint16)
+    >>> to_rgb_uint8(gray)[0, 0].tolist()
+    [255, 255, 255]
+    """
+    if image.dtype == np.uint16:
+        image = ((image.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        return None
+    if image.ndim == 2:
+        image = image[:, :, None]
+    channels = image.shape[2]
+    if channels in (2, 4):  # gray+alpha or BGRA: composite over white
+        color, alpha = image[:, :, :-1], image[:, :, -1:].astype(np.uint16)
+        blended = (color.astype(np.uint16) * alpha + _WHITE * (255 - alpha) + 127) // 255
+        image = blended.astype(np.uint8)
+    if image.shape[2] == 1:
+        return np.repeat(image, 3, axis=2)
+    if image.shape[2] == 3:
+        return np.ascontiguousarray(image[:, :, ::-1])
+    return None
+
+
+def fit_patch(image: Image, patch_size: int, pad_mode: PadMode) -> Image:
+    """Bring a smaller RGB image to ``(patch_size, patch_size, 3)``.
+
+    ``"constant"`` pads the bottom and right with white, ``"reflect"`` mirrors the image
+    there, ``"resize"`` scales it with bicubic interpolation (as the original notebook did).
+
+    Examples
+    --------
+    >>> small = np.zeros((30, 50, 3), dtype=np.uint8)
+    >>> fit_patch(small, 50, "constant")[40, 0].tolist()
+    [255, 255, 255]
+    """
+    h, w = image.shape[:2]
+    if pad_mode == "resize":
+        out = cv2.resize(image, (patch_size, patch_size), interpolation=cv2.INTER_CUBIC)
+        return np.asarray(out, dtype=np.uint8)
+    pad = ((0, patch_size - h), (0, patch_size - w), (0, 0))
+    if pad_mode == "reflect":
+        return np.pad(image, pad, mode="reflect")
+    return np.pad(image, pad, mode="constant", constant_values=_WHITE)
+
+
+def decode_bytes(data: bytes, patch_size: int, pad_mode: PadMode) -> tuple[Image | None, int, str]:
+    """Decode one file's bytes to an RGB ``(patch_size, patch_size, 3)`` patch.
+
+    Returns
+    -------
+    image, status, detail
+        The patch (None unless the status is OK or PADDED), the status code and, for a
+        failure, a short explanation.
+
+    Examples
+    --------
+    >>> ok, png = cv2.imencode(".png", np.zeros((50, 40, 3), dtype=np.uint8))
+    >>> image, status, _ = decode_bytes(png.tobytes(), 50, "constant")
+    >>> image.shape, status == PADDED
+    ((50, 50, 3), True)
+    """
+    if not data:
+        return None, UNDECODABLE, "empty file"
+    try:
+        raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as err:  # pragma: no cover - OpenCV raises only on empty input
+        return None, UNDECODABLE, str(err).strip().splitlines()[-1]
+    if raw is None:
+        return None, UNDECODABLE, "not a readable image"
+    h, w = raw.shape[:2]
+    if h > patch_size or w > patch_size:
+        return None, OVERSIZE, f"{w}x{h} pixels, patch size {patch_size}"
+    rgb = to_rgb_uint8(raw)
+    if rgb is None:
+        return None, UNDECODABLE, f"unsupported pixel type {raw.dtype}"
+    if h < patch_size or w < patch_size:
+        return fit_patch(rgb, patch_size, pad_mode), PADDED, ""
+    return rgb, OK, ""
+
+
+def header_status(path: str, patch_size: int) -> tuple[int, str]:
+    """Check a PNG's size from its header (IHDR chunk) without decoding it.
+
+    Files that are not ``.png`` are decoded instead.
+
+    Examples
+    --------
+    >>> header_status("missing.png", 50)[0] == UNREADABLE
+    True
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(24) if path.lower().endswith(".png") else fh.read()
+    except OSError as err:
+        return UNREADABLE, err.strerror or type(err).__name__
+    if not path.lower().endswith(".png"):
+        return decode_bytes(head, patch_size, "constant")[1:]
+    if len(head) < 24 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+        return UNDECODABLE, "no PNG header"
+    w, h = struct.unpack(">II", head[16:24])
+    if w > patch_size or h > patch_size:
+        return OVERSIZE, f"{w}x{h} pixels, patch size {patch_size}"
+    return (PADDED if w < patch_size or h < patch_size else OK), ""
+
+
+def decode_chunk(
+    out_path: str | None, start: int, paths: Sequence[str], patch_size: int, pad_mode: PadMode
+) -> tuple[npt.NDArray[np.int8], list[str]]:
+    """Decode ``paths`` into rows ``start, start + 1, ...`` of the ``.npy`` at ``out_path``.
+
+    With ``out_path=None`` the images are decoded and discarded (a verification pass).
+    Returns one status per path and the failures' details (empty strings for successes).
+    """
+    statuses = np.zeros(len(paths), dtype=np.int8)
+    details = [""] * len(paths)
+    out = None if out_path is None else np.load(out_path, mmap_mode="r+")
+    with _quiet_opencv():
+        for j, path in enumerate(paths):
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError as err:
+                statuses[j], details[j] = UNREADABLE, err.strerror or type(err).__name__
+                continue
+            image, statuses[j], details[j] = decode_bytes(data, patch_size, pad_mode)
+            if out is not None and image is not None:
+                out[start + j] = image
+    if out is not None:
+        out.flush()
+        del out
+    return statuses, details
+
+
+def decode_files(
+    paths: Sequence[str],
+    out_path: str | None,
+    *,
+    patch_size: int,
+    pad_mode: PadMode,
+    n_jobs: int,
+    progress: bool,
+    stop_on_error: bool = False,
+) -> tuple[npt.NDArray[np.int8], list[str]]:
+    """Decode every file in ``paths`` into the ``.npy`` at ``out_path`` (row i = path i).
+
+    Runs on ``n_jobs`` worker processes (in this process when there is one job or few files).
+    With ``stop_on_error`` the pass stops soon after the first failure; files not decoded
+    then have status ``PENDING``.
+    """
+    n = len(paths)
+    statuses = np.full(n, PENDING, dtype=np.int8)
+    details = [""] * n
+    jobs = max(1, min(n_jobs, n)) if n >= PARALLEL_MIN else 1
+    size = max(1, min(2048, math.ceil(n / (jobs * 8)))) if jobs > 1 else 512
+    starts = range(0, n, size)
+    with tqdm(total=n, desc="decoding", unit=" patches", disable=not progress) as bar:
+        results = (
+            _run_serial(paths, out_path, starts, size, patch_size, pad_mode)
+            if jobs == 1
+            else _run_parallel(paths, out_path, starts, size, patch_size, pad_mode, jobs)
+        )
+        for start, (chunk_status, chunk_details) in results:
+            statuses[start : start + len(chunk_status)] = chunk_status
+            details[start : start + len(chunk_status)] = chunk_details
+            bar.update(len(chunk_status))
+            if stop_on_error and (chunk_status > PADDED).any():
+                results.close()
+                break
+    return statuses, details
+
+
+def _run_serial(
+    paths: Sequence[str],
+    out_path: str | None,
+    starts: range,
+    size: int,
+    patch_size: int,
+    pad_mode: PadMode,
+) -> Generator[_ChunkResult, None, None]:
+    for start in starts:
+        yield (
+            start,
+            decode_chunk(out_path, start, paths[start : start + size], patch_size, pad_mode),
+        )
+
+
+def _run_parallel(
+    paths: Sequence[str],
+    out_path: str | None,
+    starts: range,
+    size: int,
+    patch_size: int,
+    pad_mode: PadMode,
+    jobs: int,
+) -> Generator[_ChunkResult, None, None]:
+    """Yield chunk results as workers finish them; cancel the rest when closed early."""
+    executor = ProcessPoolExecutor(jobs, mp_context=_context())
+    try:
+        pending: dict[Future[tuple[npt.NDArray[np.int8], list[str]]], int] = {
+            executor.submit(
+                decode_chunk, out_path, s, list(paths[s : s + size]), patch_size, pad_mode
+            ): s
+            for s in starts
+        }
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield pending.pop(future), future.result()
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Forkserver where available: forking a process that runs framework threads is unsafe."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def default_jobs(n_jobs: int | None) -> int:
+    """Return the number of worker processes: all usable cores for None or -1."""
+    if n_jobs is None or n_jobs == -1:
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - macOS and Windows
+            return os.cpu_count() or 1
+    return n_jobs
+
+
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """Silence OpenCV's console warnings about corrupt files (they are reported instead)."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)

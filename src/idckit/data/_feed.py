@@ -1,0 +1,139 @@
+"""Feeding Keras: a ``keras.utils.PyDataset`` that gathers whole batches from the cache.
+
+This is the only module of :mod:`idckit.data` that imports Keras; it is imported by
+:meth:`IDCPatchDataset.to_keras`, never by ``import idckit.data``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import numpy as np
+import numpy.typing as npt
+
+from idckit._errors import invalid_argument
+from idckit.data._cache import PixelStore
+
+
+def augment_batch(
+    images: npt.NDArray[np.uint8], rng: np.random.Generator
+) -> npt.NDArray[np.uint8]:
+    """Apply one random symmetry of the square (flips and 90-degree rotations) per patch.
+
+    Vectorised: the batch is split into the 8 groups of patches that share a transform.
+
+    Parameters
+    ----------
+    images
+        A batch, ``(B, H, W, C)`` with ``H == W``.
+    rng
+        The random generator that draws the transforms.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new batch; every patch holds the same pixels as before, moved.
+
+    Examples
+    --------
+    >>> batch = np.arange(2 * 2 * 2 * 1, dtype=np.uint8).reshape(2, 2, 2, 1)
+    >>> out = augment_batch(batch, np.random.default_rng(0))
+    >>> sorted(out[0].ravel().tolist()) == sorted(batch[0].ravel().tolist())
+    True
+    """
+    out = np.empty_like(images)
+    kind = rng.integers(0, 8, size=len(images))
+    for k in range(8):
+        sel = np.flatnonzero(kind == k)
+        if sel.size:
+            moved = np.rot90(images[sel], k % 4, axes=(1, 2))
+            out[sel] = moved[:, :, ::-1] if k >= 4 else moved
+    return out
+
+
+class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untyped
+    """Batches of ``(uint8 images, int32 labels)`` for ``model.fit``, on any Keras backend.
+
+    Parameters
+    ----------
+    store
+        The pixels (the memory-mapped cache, or an array).
+    rows
+        The row of each patch in ``store``.
+    labels
+        The label of each patch.
+    batch_size
+        Patches per batch (the last batch may be smaller).
+    shuffle
+        Draw a new order at the start and at the end of every epoch.
+    augment
+        Apply a random flip/90-degree rotation to every patch of every batch.
+    seed
+        Seed for the order and the augmentation; the same seed gives the same batches.
+    **kwargs
+        ``workers``, ``use_multiprocessing``, ``max_queue_size`` of ``PyDataset``.
+
+    Examples
+    --------
+    >>> from idckit.data import IDCPatchDataset
+    >>> ds = IDCPatchDataset([0, 1, 1], ["a", "b", "c"],
+    ...                      images=np.zeros((3, 50, 50, 3), dtype=np.uint8))
+    >>> feed = ds.to_keras(batch_size=2, seed=0)
+    >>> len(feed), feed[1][0].shape
+    (2, (1, 50, 50, 3))
+    """
+
+    def __init__(
+        self,
+        store: PixelStore,
+        rows: npt.NDArray[np.intp],
+        labels: npt.NDArray[np.integer[Any]],
+        batch_size: int = 64,
+        *,
+        shuffle: bool = True,
+        augment: bool = False,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise invalid_argument(
+                "batch_size", "IDCPatchDataset.to_keras", "a positive int", batch_size
+            )
+        if len(rows) == 0:
+            raise invalid_argument("dataset", "IDCPatchDataset.to_keras", "at least one patch", 0)
+        self.store = store
+        self.rows = np.asarray(rows, dtype=np.intp)
+        self.labels = np.asarray(labels, dtype=np.int32)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.augment = augment
+        self.seed = int(np.random.default_rng().integers(2**62)) if seed is None else seed
+        self.epoch = 0
+        self.order = self._draw_order()
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.rows) / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch index {index} out of range for {len(self)} batches")
+        pick = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        images = self.store.array[self.rows[pick]]
+        if self.augment:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            images = augment_batch(images, rng)
+        return np.asarray(images), self.labels[pick]
+
+    def on_epoch_end(self) -> None:
+        """Draw the next epoch's order."""
+        self.epoch += 1
+        self.order = self._draw_order()
+
+    def _draw_order(self) -> npt.NDArray[np.intp]:
+        n = len(self.rows)
+        if not self.shuffle:
+            return np.arange(n, dtype=np.intp)
+        return np.random.default_rng([self.seed, self.epoch]).permutation(n)

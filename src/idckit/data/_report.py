@@ -1,0 +1,174 @@
+"""What a scan of a patch tree found: counts, duplicates, padded patches and skipped files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: Reasons a file is skipped, with what each means (the keys of ``ScanReport.skipped``).
+SKIP_REASONS: dict[str, str] = {
+    "bad_name": "an image whose name does not match the file-name pattern",
+    "label_mismatch": "the label in the name disagrees with the class folder",
+    "no_label": "neither the name nor a 0/1 class folder gives a label",
+    "oversize": "larger than the patch size",
+    "undecodable": "not a readable image (corrupt, truncated or not an image)",
+    "unreadable": "the file could not be read (permissions, I/O error)",
+}
+
+#: How many skipped files and duplicates a report lists by name (the counts are exact).
+MAX_LISTED = 1000
+
+
+class PatchError(ValueError):
+    """A patch that cannot be used, raised when ``on_error="raise"``.
+
+    Parameters
+    ----------
+    path
+        The file.
+    reason
+        One of the keys of :data:`SKIP_REASONS`.
+    detail
+        Optional extra information (e.g. the image's size).
+
+    Examples
+    --------
+    >>> err = PatchError("a/1/x.png", "oversize", "64x64")
+    >>> err.reason
+    'oversize'
+    """
+
+    def __init__(self, path: str, reason: str, detail: str = "") -> None:
+        self.path = path
+        self.reason = reason
+        self.detail = detail
+        what = SKIP_REASONS.get(reason, reason)
+        extra = f" ({detail})" if detail else ""
+        super().__init__(
+            f"Cannot use patch '{path}': {reason}: {what}{extra}. Pass on_error='skip' to skip "
+            "such files and count them in `report.skipped`."
+        )
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """The outcome of scanning a tree of patches.
+
+    Parameters
+    ----------
+    root
+        The scanned folder.
+    n_files
+        Image files seen (kept, duplicate and skipped ones).
+    n_patches
+        Patches kept.
+    n_patients
+        Patients among the kept patches.
+    class_counts
+        Kept patches per label, ``{0: n, 1: n}``.
+    padded
+        Kept patches smaller than the patch size (padded or resized when decoded).
+    duplicates
+        Files dropped because the same (patient, x, y, label) was already kept, e.g. the
+        nested ``IDC_regular_ps50_idx5/`` copy of the Kaggle archive.
+    skipped
+        Files skipped, per reason (see :data:`SKIP_REASONS`).
+    skipped_files
+        ``(path, reason)`` of skipped files, in scan order (the first :data:`MAX_LISTED`).
+    duplicate_files
+        Paths of dropped duplicates (the first :data:`MAX_LISTED`).
+    ignored
+        Files ignored without counting as problems: hidden, AppleDouble ``._*``,
+        ``__MACOSX/`` and non-image files.
+    symlink_loops
+        Symbolic links to folders already visited, not followed.
+    verified
+        True when every kept patch was decoded (``padded`` then comes from the pixels);
+        False when sizes come from PNG headers only.
+
+    Examples
+    --------
+    >>> report = ScanReport(root="data", n_files=3, n_patches=2, n_patients=1,
+    ...                     class_counts={0: 1, 1: 1}, skipped={"label_mismatch": 1})
+    >>> report.n_skipped
+    1
+    >>> report.to_dict()["class_counts"]
+    {'0': 1, '1': 1}
+    """
+
+    root: str
+    n_files: int
+    n_patches: int
+    n_patients: int
+    class_counts: Mapping[int, int]
+    padded: int = 0
+    duplicates: int = 0
+    skipped: Mapping[str, int] = field(default_factory=dict)
+    skipped_files: tuple[tuple[str, str], ...] = ()
+    duplicate_files: tuple[str, ...] = ()
+    ignored: int = 0
+    symlink_loops: int = 0
+    verified: bool = False
+
+    @property
+    def n_skipped(self) -> int:
+        """The number of skipped files, all reasons together."""
+        return sum(self.skipped.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dictionary (label keys become strings, tuples lists).
+
+        Examples
+        --------
+        >>> ScanReport("d", 1, 1, 1, {0: 1, 1: 0}).to_dict()["n_patches"]
+        1
+        """
+        data = asdict(self)
+        data["class_counts"] = {str(k): int(v) for k, v in self.class_counts.items()}
+        data["skipped"] = dict(self.skipped)
+        data["skipped_files"] = [list(item) for item in self.skipped_files]
+        data["duplicate_files"] = list(self.duplicate_files)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ScanReport:
+        """Rebuild a report from :meth:`to_dict`'s output.
+
+        Examples
+        --------
+        >>> r = ScanReport("d", 2, 1, 1, {0: 1, 1: 0}, skipped={"bad_name": 1})
+        >>> ScanReport.from_dict(r.to_dict()) == r
+        True
+        """
+        values = dict(data)
+        values["class_counts"] = {int(k): int(v) for k, v in data["class_counts"].items()}
+        values["skipped"] = {str(k): int(v) for k, v in data.get("skipped", {}).items()}
+        values["skipped_files"] = tuple((str(p), str(r)) for p, r in data.get("skipped_files", ()))
+        values["duplicate_files"] = tuple(str(p) for p in data.get("duplicate_files", ()))
+        return cls(**values)
+
+    def summary(self) -> str:
+        """Return a short human-readable summary, one fact per line.
+
+        Examples
+        --------
+        >>> print(ScanReport("d", 2, 2, 1, {0: 1, 1: 1}).summary().splitlines()[0])
+        2 patches from 1 patients under 'd'
+        """
+        counts = ", ".join(f"class {k}: {v}" for k, v in sorted(self.class_counts.items()))
+        how = "decoded" if self.verified else "from PNG headers"
+        lines = [
+            f"{self.n_patches} patches from {self.n_patients} patients under '{self.root}'",
+            f"  {counts}",
+            f"  smaller than the patch size (padded): {self.padded} ({how})",
+            f"  duplicates dropped: {self.duplicates}",
+            f"  skipped: {self.n_skipped}"
+            + "".join(f"; {k}: {v}" for k, v in sorted(self.skipped.items())),
+            f"  ignored (hidden, __MACOSX, ._*, non-image): {self.ignored}; "
+            f"symlink loops not followed: {self.symlink_loops}",
+        ]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()

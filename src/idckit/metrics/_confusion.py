@@ -1,0 +1,247 @@
+"""Confusion counts and the precision/recall/F1 arithmetic: the single home of these numbers.
+
+The arithmetic is written once, against an array namespace ``xp`` that is either NumPy or
+``keras.ops`` (both spell ``sum``, ``mean``, ``where``, ``ones_like`` and ``zeros_like`` the same
+way). The public functions here call it with NumPy; :class:`~idckit.metrics.StreamingF1` calls it
+with ``keras.ops`` on its accumulated counts, so the streaming metric and
+:class:`~idckit.reporting.ClassificationReport` cannot disagree.
+
+Conventions follow scikit-learn's ``precision_recall_fscore_support`` with
+``labels=range(num_classes)`` and ``zero_division=0``: a ratio whose denominator is zero is 0,
+F1 is ``2 TP / (2 TP + FP + FN)``, ``"weighted"`` weights classes by their support
+(``TP + FN``) and ``"micro"`` pools the counts of every class.
+
+This module imports NumPy only (never Keras).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from idckit._errors import check_choice, invalid_argument
+
+Average = Literal["binary", "macro", "weighted", "micro"] | None
+Score = Literal["precision", "recall", "f1"]
+AVERAGES: tuple[Average, ...] = ("binary", "macro", "weighted", "micro", None)
+
+
+def check_num_classes(num_classes: object, owner: str) -> int:
+    """Return ``num_classes`` if it is an int >= 2, else raise the standard error."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
+        raise invalid_argument("num_classes", owner, "an int >= 2", num_classes)
+    if num_classes < 2:
+        raise invalid_argument("num_classes", owner, "an int >= 2", num_classes)
+    return int(num_classes)
+
+
+def check_class_index(name: str, owner: str, value: object, num_classes: int) -> int:
+    """Return ``value`` if it is an int in ``[0, num_classes)``, else raise the standard error."""
+    rule = f"an int in [0, {num_classes - 1}] (num_classes={num_classes})"
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise invalid_argument(name, owner, rule, value)
+    if not 0 <= value < num_classes:
+        raise invalid_argument(name, owner, rule, value)
+    return int(value)
+
+
+def _labels(values: npt.ArrayLike, name: str, num_classes: int) -> npt.NDArray[np.int64]:
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise invalid_argument(name, "confusion_counts", "a 1-D array", f"shape {array.shape}")
+    if array.dtype.kind not in "biuf" or not np.all(np.isfinite(array)):
+        raise invalid_argument(name, "confusion_counts", "integer class labels", array.dtype)
+    if array.size and (
+        np.any(array != np.round(array)) or array.min() < 0 or array.max() >= num_classes
+    ):
+        rule = f"integer class labels in [0, {num_classes - 1}]"
+        raise invalid_argument(name, "confusion_counts", rule, np.unique(array).tolist())
+    return array.astype(np.int64)
+
+
+def confusion_counts(
+    y_true: npt.ArrayLike,
+    y_pred: npt.ArrayLike,
+    num_classes: int,
+    *,
+    sample_weight: npt.ArrayLike | None = None,
+) -> npt.NDArray[Any]:
+    """Count (true class, predicted class) pairs into a confusion matrix.
+
+    Parameters
+    ----------
+    y_true, y_pred
+        Integer class labels, shape ``(N,)``, in ``[0, num_classes)``.
+    num_classes
+        Number of classes (>= 2); fixes the matrix size even when a class is absent.
+    sample_weight
+        Optional weights, shape ``(N,)``; each pair then counts its weight instead of 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(num_classes, num_classes)`` matrix, rows = true class, columns = predicted class
+        (scikit-learn's layout); ``int64`` counts, or ``float64`` when weighted.
+
+    Examples
+    --------
+    >>> confusion_counts([0, 0, 1, 1], [0, 1, 1, 1], num_classes=2).tolist()
+    [[1, 1], [0, 2]]
+    """
+    num_classes = check_num_classes(num_classes, "confusion_counts")
+    true = _labels(y_true, "y_true", num_classes)
+    pred = _labels(y_pred, "y_pred", num_classes)
+    if true.shape != pred.shape:
+        rule = f"the same length as y_true ({true.size})"
+        raise invalid_argument("y_pred", "confusion_counts", rule, f"length {pred.size}")
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+        if weights.shape != true.shape:
+            rule = f"shape ({true.size},)"
+            received = f"shape {np.shape(sample_weight)}"
+            raise invalid_argument("sample_weight", "confusion_counts", rule, received)
+    flat = np.bincount(true * num_classes + pred, weights=weights, minlength=num_classes**2)
+    return flat.reshape(num_classes, num_classes)
+
+
+def counts_from_confusion(
+    confusion: npt.ArrayLike,
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
+    """Per-class true positives, false positives and false negatives of a confusion matrix.
+
+    Examples
+    --------
+    >>> tp, fp, fn = counts_from_confusion([[5, 1], [2, 3]])
+    >>> tp.tolist(), fp.tolist(), fn.tolist()
+    ([5, 3], [2, 1], [1, 2])
+    """
+    cm = np.asarray(confusion)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] < 2:
+        received = f"shape {cm.shape}"
+        raise invalid_argument("confusion", "counts_from_confusion", "a square matrix", received)
+    if cm.dtype.kind not in "biuf" or np.any(cm < 0) or not np.all(np.isfinite(cm)):
+        rule = "non-negative finite counts"
+        raise invalid_argument("confusion", "counts_from_confusion", rule, cm.tolist())
+    tp = np.diagonal(cm).copy()
+    return tp, cm.sum(axis=0) - tp, cm.sum(axis=1) - tp
+
+
+def safe_divide(numerator: Any, denominator: Any, xp: Any = np) -> Any:
+    """``numerator / denominator``, 0 where the denominator is 0 (``zero_division=0``)."""
+    positive = denominator > 0
+    safe = xp.where(positive, denominator, xp.ones_like(denominator))
+    return xp.where(positive, numerator / safe, xp.zeros_like(numerator))
+
+
+def per_class_score(score: Score, tp: Any, fp: Any, fn: Any, xp: Any = np) -> Any:
+    """Precision, recall or F1 of each class from its counts (works on scalars too)."""
+    if score == "precision":
+        return safe_divide(tp, tp + fp, xp)
+    if score == "recall":
+        return safe_divide(tp, tp + fn, xp)
+    return safe_divide(2 * tp, 2 * tp + fp + fn, xp)
+
+
+def averaged_score(
+    score: Score,
+    tp: Any,
+    fp: Any,
+    fn: Any,
+    *,
+    average: Average,
+    positive_class: int = 1,
+    xp: Any = np,
+) -> Any:
+    """Average a per-class score as scikit-learn does (``labels=range(C)``, zero_division=0).
+
+    ``tp``, ``fp`` and ``fn`` are per-class vectors (NumPy arrays or backend tensors, matching
+    ``xp``); the result is a scalar, or the per-class vector when ``average`` is None.
+    """
+    if average == "micro":
+        return per_class_score(score, xp.sum(tp), xp.sum(fp), xp.sum(fn), xp)
+    scores = per_class_score(score, tp, fp, fn, xp)
+    if average is None:
+        return scores
+    if average == "binary":
+        return scores[positive_class]
+    if average == "macro":
+        return xp.mean(scores)
+    support = tp + fn
+    return safe_divide(xp.sum(scores * support), xp.sum(support), xp)
+
+
+def _from_confusion(
+    score: Score, confusion: npt.ArrayLike, average: Average, positive_class: int, owner: str
+) -> float | npt.NDArray[np.float64]:
+    check_choice("average", owner, average, AVERAGES)
+    tp, fp, fn = (c.astype(np.float64) for c in counts_from_confusion(confusion))
+    check_class_index("positive_class", owner, positive_class, tp.size)
+    value = averaged_score(score, tp, fp, fn, average=average, positive_class=positive_class)
+    return np.asarray(value, dtype=np.float64) if average is None else float(value)
+
+
+def f1_from_confusion(
+    confusion: npt.ArrayLike, *, average: Average = "binary", positive_class: int = 1
+) -> float | npt.NDArray[np.float64]:
+    """F1 score from a confusion matrix, as ``sklearn.metrics.f1_score`` computes it.
+
+    Parameters
+    ----------
+    confusion
+        ``(C, C)`` matrix of counts (rows true, columns predicted), e.g. from
+        :func:`confusion_counts`.
+    average
+        ``"binary"`` (F1 of ``positive_class``), ``"macro"``, ``"weighted"`` (by support),
+        ``"micro"`` (pooled counts), or None for the per-class vector.
+    positive_class
+        The class reported by ``average="binary"``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Equal to ``f1_score(y_true, y_pred, labels=range(C), average=..., zero_division=0)``
+        (with ``pos_label=positive_class`` for ``"binary"``).
+
+    Examples
+    --------
+    >>> f1_from_confusion([[5, 1], [2, 3]])
+    0.6666666666666666
+    >>> f1_from_confusion([[5, 1], [2, 3]], average=None).round(4).tolist()
+    [0.7692, 0.6667]
+    """
+    return _from_confusion("f1", confusion, average, positive_class, "f1_from_confusion")
+
+
+def precision_from_confusion(
+    confusion: npt.ArrayLike, *, average: Average = "binary", positive_class: int = 1
+) -> float | npt.NDArray[np.float64]:
+    """Precision from a confusion matrix, as ``sklearn.metrics.precision_score`` computes it.
+
+    Parameters and averaging are those of :func:`f1_from_confusion`.
+
+    Examples
+    --------
+    >>> precision_from_confusion([[5, 1], [2, 3]])
+    0.75
+    """
+    return _from_confusion(
+        "precision", confusion, average, positive_class, "precision_from_confusion"
+    )
+
+
+def recall_from_confusion(
+    confusion: npt.ArrayLike, *, average: Average = "binary", positive_class: int = 1
+) -> float | npt.NDArray[np.float64]:
+    """Recall from a confusion matrix, as ``sklearn.metrics.recall_score`` computes it.
+
+    Parameters and averaging are those of :func:`f1_from_confusion`.
+
+    Examples
+    --------
+    >>> recall_from_confusion([[5, 1], [2, 3]])
+    0.6
+    """
+    return _from_confusion("recall", confusion, average, positive_class, "recall_from_confusion")

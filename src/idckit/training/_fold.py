@@ -1,0 +1,179 @@
+"""Train one fold: build or resume the model, fit, keep the best epoch, write the fold's files."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from idckit.training._atomic import atomic_save, atomic_write_json
+from idckit.training._callbacks import (
+    FoldCheckpoint,
+    FoldState,
+    ProgressLogger,
+    RunClock,
+    remove_stale_files,
+    write_history_csv,
+)
+from idckit.training._distribute import strategy_scope
+from idckit.training._inference import (
+    dataset_predictions,
+    flat_metrics,
+    predict_probability,
+    report_for,
+)
+from idckit.training._metrics import (
+    OptimizerSpec,
+    compile_model,
+    make_optimizer,
+    with_cosine_decay,
+)
+from idckit.training._results import FOLD_METRICS, FoldResult
+
+CallbackSpec = Sequence[Any] | Callable[[int], Sequence[Any]] | None
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """The settings every fold trains with (built by :class:`KFoldTrainer`)."""
+
+    build_model: Callable[[], Any]
+    epochs: int
+    batch_size: int
+    optimizer: OptimizerSpec
+    lr_schedule: str
+    class_weight: str | Mapping[int, float] | None
+    augment: Any
+    callbacks: CallbackSpec
+    patience: int | None
+    seed: int
+    strategy: Any
+    verbose: int
+    stream: TextIO | None
+
+
+def _class_weight(settings: FitSettings, train: Any) -> dict[int, float] | None:
+    if settings.class_weight is None:
+        return None
+    if settings.class_weight == "balanced":
+        return {int(k): float(v) for k, v in train.class_weights("balanced").items()}
+    return {int(k): float(v) for k, v in dict(settings.class_weight).items()}  # type: ignore[arg-type]
+
+
+def _new_model(settings: FitSettings, steps_per_epoch: int) -> Any:
+    model = settings.build_model()
+    if not getattr(model, "compiled", False):
+        optimizer = make_optimizer(settings.optimizer)
+        if settings.lr_schedule == "cosine":
+            optimizer = with_cosine_decay(optimizer, settings.epochs * steps_per_epoch)
+        compile_model(model, optimizer)
+    return model
+
+
+def _load_checkpoint(path: Path) -> Any:
+    import keras
+
+    import idckit.models  # noqa: F401 - registers idckit's layers for deserialisation
+
+    return keras.saving.load_model(path)
+
+
+def _user_callbacks(settings: FitSettings, fold: int) -> list[Any]:
+    if settings.callbacks is None:
+        return []
+    if callable(settings.callbacks):
+        return list(settings.callbacks(fold))
+    return list(settings.callbacks)
+
+
+def _fit(
+    settings: FitSettings, model: Any, state: FoldState, fold_dir: Path, **feeds: Any
+) -> None:
+    fold, clock, class_weight = feeds.pop("fold"), feeds.pop("clock"), feeds.pop("class_weight")
+    callbacks = [FoldCheckpoint(fold_dir, state, settings.patience)]
+    if settings.verbose:
+        callbacks.append(ProgressLogger(fold, clock, settings.stream))
+    model.fit(
+        feeds["train"],
+        validation_data=feeds["val"],
+        epochs=settings.epochs,
+        initial_epoch=state.epoch,
+        class_weight=class_weight,
+        callbacks=[*callbacks, *_user_callbacks(settings, fold)],
+        verbose=2 if settings.verbose >= 2 else 0,
+    )
+
+
+def train_fold(
+    settings: FitSettings,
+    fold: int,
+    train: Any,
+    val: Any,
+    fold_dir: Path,
+    clock: RunClock,
+) -> FoldResult:
+    """Train fold ``fold`` (continuing from its last checkpoint) and write its files."""
+    import keras
+
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    state = FoldState.load(fold_dir)
+    keras.utils.set_random_seed(settings.seed + fold)
+    feed_seed = settings.seed * 1000 + fold * 100 + state.epoch
+    train_feed = train.to_keras(
+        settings.batch_size, shuffle=True, augment=settings.augment, seed=feed_seed
+    )
+    val_feed = val.to_keras(settings.batch_size, shuffle=False, augment=False)
+    with strategy_scope(settings.strategy):
+        if state.checkpoint is not None:
+            model = _load_checkpoint(fold_dir / state.checkpoint)
+        else:
+            model = _new_model(settings, len(train_feed))
+    if state.epoch < settings.epochs and not state.stopped:
+        if settings.verbose and state.epoch:
+            print(f"fold {fold}: resuming after epoch {state.epoch}", file=settings.stream)
+        _fit(
+            settings, model, state, fold_dir, train=train_feed, val=val_feed, fold=fold,
+            clock=clock, class_weight=_class_weight(settings, train),
+        )  # fmt: skip
+    return finish_fold(settings, model, fold, train, val, fold_dir, FoldState.load(fold_dir))
+
+
+def finish_fold(
+    settings: FitSettings, model: Any, fold: int, train: Any, val: Any, fold_dir: Path,
+    state: FoldState,
+) -> FoldResult:  # fmt: skip
+    """Restore the best weights, save model, predictions, curves; ``metrics.json`` last."""
+    model.load_weights(fold_dir / str(state.best_weights))
+    atomic_save(fold_dir / "model.keras", model.save)
+    prob = predict_probability([model], val, settings.batch_size)
+    predictions = dataset_predictions(val, prob)
+    predictions.to_csv(fold_dir / "val_predictions.csv")
+    write_history_csv(fold_dir / "history.csv", state.history)
+    _plot_curves(fold_dir)
+    metrics = flat_metrics(report_for(predictions, 0.5))
+    losses = state.history.get("val_loss", [])
+    metrics["loss"] = losses[state.best_epoch - 1] if losses else math.nan
+    result = FoldResult(
+        fold=fold,
+        metrics={k: float(metrics[k]) for k in FOLD_METRICS},
+        best_epoch=state.best_epoch,
+        epochs_run=state.epoch,
+        train_patients=tuple(str(p) for p in train.patient_ids),
+        val_patients=tuple(str(p) for p in val.patient_ids),
+        n_train=len(train),
+        n_val=len(val),
+        seconds=state.seconds,
+    )
+    atomic_write_json(fold_dir / "metrics.json", result.to_dict())
+    (fold_dir / "state.json").unlink(missing_ok=True)
+    remove_stale_files(fold_dir, keep=set())
+    return result
+
+
+def _plot_curves(fold_dir: Path) -> None:
+    from idckit.reporting import plot_learning_curves
+
+    figure = plot_learning_curves(fold_dir / "history.csv", title=f"Fold {fold_dir.name[5:]}")
+    atomic_save(fold_dir / "learning_curves.png", lambda p: figure.savefig(p, dpi=100))

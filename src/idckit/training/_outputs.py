@@ -1,0 +1,96 @@
+"""The run-level files: OOF predictions, threshold, summary and ``report.json``; evaluations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from idckit._errors import invalid_argument
+from idckit.training._atomic import (
+    atomic_save,
+    atomic_write_json,
+    atomic_write_text,
+    read_json,
+)
+from idckit.training._inference import flat_metrics, report_for
+from idckit.training._predictions import Predictions
+from idckit.training._results import CrossValidationResult, FoldResult
+from idckit.training._run_dir import RunDir
+
+
+def _choose_threshold(oof: Predictions, objective: str, min_recall: float) -> float:
+    from idckit.reporting import choose_threshold
+
+    chosen = choose_threshold(oof.labels, oof.prob_idc, objective=objective, min_recall=min_recall)
+    return float(getattr(chosen, "threshold", chosen))
+
+
+def finish_run(
+    run: RunDir,
+    folds: tuple[FoldResult, ...],
+    objective: str,
+    min_recall: float,
+    say: Callable[[str], None],
+) -> CrossValidationResult:
+    """Join the folds' predictions, choose the threshold and write the run's files.
+
+    ``report.json`` is written last: its presence means the whole run is done.
+    """
+    parts = [Predictions.from_csv(run.fold_dir(f.fold) / "val_predictions.csv") for f in folds]
+    oof = Predictions.concatenate(parts)
+    oof.to_csv(run.oof_path)
+    threshold = _choose_threshold(oof, objective, min_recall)
+    oof_metrics = flat_metrics(report_for(oof, threshold))
+    result = CrossValidationResult(folds, threshold, objective, oof, oof_metrics, run.path)
+    atomic_write_text(run.summary_text_path, str(result) + "\n")
+    atomic_write_json(run.summary_json_path, result.summary())
+    atomic_write_json(run.report_path, result.to_dict())
+    say(str(result))
+    return result
+
+
+def load_result(run: RunDir) -> CrossValidationResult:
+    """Read the result of a finished run back from its files."""
+    if not run.complete:
+        raise invalid_argument(
+            "run_dir", "KFoldTrainer", "a finished run directory (one with report.json)",
+            str(run.path),
+            "Train into it first, or finish a killed run with resume=True (--resume).",
+        )  # fmt: skip
+    report = read_json(run.report_path)
+    return CrossValidationResult(
+        folds=tuple(FoldResult.from_dict(f) for f in report["folds"]),
+        threshold=float(report["threshold"]),
+        threshold_objective=str(report["threshold_objective"]),
+        oof=Predictions.from_csv(run.oof_path),
+        oof_metrics=report["oof_metrics"],
+        run_dir=run.path,
+    )
+
+
+def evaluation_summary(report: Any, predictions: Predictions) -> dict[str, Any]:
+    """Return the flat metrics of ``report`` plus ``n_patches`` and ``n_patients``."""
+    return {
+        **flat_metrics(report),
+        "n_patches": len(predictions),
+        "n_patients": len(set(predictions.patients)),
+    }
+
+
+def _save_figure(path: Path, figure: Any) -> None:
+    # idckit's plots are plain ``Figure`` objects (no pyplot state to close).
+    atomic_save(path, lambda p: figure.savefig(p, dpi=100))
+
+
+def write_evaluation(out_dir: Path, report: Any, predictions: Predictions) -> None:
+    """Write ``evaluation.json``, ``report.txt``, ``predictions.csv`` and plots to ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    payload = {**evaluation_summary(report, predictions), "report": report.to_dict()}
+    atomic_write_json(out_dir / "evaluation.json", payload)
+    atomic_write_text(out_dir / "report.txt", f"{report}\n")
+    predictions.to_csv(out_dir / "predictions.csv")
+    _save_figure(out_dir / "confusion_matrix.png", report.plot_confusion_matrix())
+    for name, method in (("roc_curve.png", "plot_roc"), ("pr_curve.png", "plot_precision_recall")):
+        if callable(getattr(report, method, None)):
+            _save_figure(out_dir / name, getattr(report, method)())

@@ -1,0 +1,202 @@
+"""Named training recipes, as data: a model (by name) plus the settings to train it.
+
+A recipe names its model rather than holding a builder, so it can be stored in a run's
+``config.json``, printed and compared. :func:`model_builder` turns a name into a builder:
+``"benchmark"`` is the capstone's baseline CNN, ``"idc_cnn"`` idckit's CPU-sized CNN and any
+other name a ``keras.applications`` backbone for :func:`idckit.models.build_transfer_model`.
+This module imports no deep-learning framework.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from idckit._errors import invalid_argument
+
+ClassWeight = Literal["balanced"] | Mapping[int, float] | None
+LRSchedule = Literal["constant", "cosine"]
+ThresholdObjective = Literal["f1", "youden", "min_recall"]
+
+
+def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """Read-only view of ``mapping``, nested mappings included."""
+    return MappingProxyType(
+        {k: _frozen(v) if isinstance(v, Mapping) else v for k, v in (mapping or {}).items()}
+    )
+
+
+def _thawed(value: Any) -> Any:
+    """Plain dicts again (JSON-ready), nested ones included."""
+    if isinstance(value, Mapping):
+        return {str(k): _thawed(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A model and the settings that train it, by name (see :data:`RECIPES`).
+
+    Parameters
+    ----------
+    name
+        The recipe's name.
+    model
+        Model name for :func:`model_builder`.
+    model_kwargs
+        Keyword arguments of the model builder.
+    n_splits, epochs, batch_size
+        Folds, epochs per fold and batch size.
+    optimizer
+        A Keras optimizer config (``keras.optimizers.get`` accepts it), rebuilt fresh per fold.
+    lr_schedule
+        ``"constant"`` or ``"cosine"`` (cosine decay over all steps of a fold).
+    augment
+        Random flips and 90-degree rotations of training patches.
+    class_weight
+        ``"balanced"`` (from each training fold), a dict or None.
+    threshold_objective
+        How the decision threshold is chosen on out-of-fold predictions.
+    description
+        One line for ``--help`` and the docs.
+
+    Examples
+    --------
+    >>> RECIPES["seed"].epochs, RECIPES["seed"].n_splits
+    (15, 7)
+    >>> RECIPES["seed"].replace(epochs=2).epochs
+    2
+    """
+
+    name: str
+    model: str
+    model_kwargs: Mapping[str, Any] = field(default_factory=_frozen)
+    n_splits: int = 5
+    epochs: int = 10
+    batch_size: int = 64
+    optimizer: Mapping[str, Any] = field(
+        default_factory=lambda: _frozen({"class_name": "Adam", "config": {"learning_rate": 1e-3}})
+    )
+    lr_schedule: LRSchedule = "constant"
+    augment: bool = False
+    class_weight: ClassWeight = "balanced"
+    threshold_objective: ThresholdObjective = "f1"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "model_kwargs", _frozen(self.model_kwargs))
+        object.__setattr__(self, "optimizer", _frozen(self.optimizer))
+
+    def replace(self, **changes: Any) -> Recipe:
+        """Return a copy with ``changes`` applied (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the recipe as a JSON-ready dict."""
+        return {f.name: _thawed(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def trainer_kwargs(self) -> dict[str, Any]:
+        """Return keyword arguments for :class:`~idckit.training.KFoldTrainer` (with a builder)."""
+        return {
+            "build_model": model_builder(self.model, **self.model_kwargs),
+            "n_splits": self.n_splits,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "optimizer": _thawed(self.optimizer),
+            "lr_schedule": self.lr_schedule,
+            "augment": self.augment,
+            "class_weight": self.class_weight,
+            "threshold_objective": self.threshold_objective,
+        }
+
+
+RECIPES: Mapping[str, Recipe] = MappingProxyType(
+    {
+        "seed": Recipe(
+            name="seed",
+            model="vgg19",
+            model_kwargs={"weights": "imagenet", "freeze": 6},
+            n_splits=7,
+            epochs=15,
+            batch_size=50,
+            optimizer={"class_name": "SGD", "config": {"learning_rate": 1e-4, "momentum": 0.2}},
+            lr_schedule="constant",
+            augment=False,
+            class_weight="balanced",
+            description="The capstone: VGG19 ImageNet transfer (first 6 layers frozen, "
+            "BN + L2 + dropout head), 7 folds x 15 epochs, SGD 1e-4/0.2; meant for a GPU.",
+        ),
+        "cpu": Recipe(
+            name="cpu",
+            model="idc_cnn",
+            n_splits=5,
+            epochs=10,
+            batch_size=64,
+            optimizer={"class_name": "AdamW", "config": {"learning_rate": 1e-3}},
+            lr_schedule="cosine",
+            augment=True,
+            class_weight="balanced",
+            description="A small CNN that trains on a 2-core CPU: AdamW, cosine schedule, "
+            "flips/rotations, class weights, 10 epochs.",
+        ),
+    }
+)
+
+#: Model names the command line offers (any ``keras.applications`` name also works in Python).
+MODEL_NAMES = ("benchmark", "idc_cnn", "vgg16", "vgg19", "mobilenet", "nasnet")
+
+
+def get_recipe(name: str) -> Recipe:
+    """Look up a recipe in :data:`RECIPES`.
+
+    Examples
+    --------
+    >>> get_recipe("cpu").model
+    'idc_cnn'
+    """
+    try:
+        return RECIPES[name]
+    except KeyError:
+        allowed = ", ".join(repr(n) for n in RECIPES)
+        raise invalid_argument("recipe", "get_recipe", f"one of {allowed}", name) from None
+
+
+def _build_named(name: str, /, **kwargs: Any) -> Any:
+    from idckit import models
+
+    if name == "benchmark":
+        return models.build_benchmark_cnn(**kwargs)
+    if name == "idc_cnn":
+        build = getattr(models, "build_idc_cnn", None)
+        if build is None:
+            raise invalid_argument(
+                "model", "model_builder", "a model this idckit provides", name,
+                "This installation has no idckit.models.build_idc_cnn.",
+            )  # fmt: skip
+        return build(**kwargs)
+    return models.build_transfer_model(name, **kwargs)
+
+
+def model_builder(name: str, **kwargs: Any) -> Callable[[], Any]:
+    """Return a builder (a callable making a fresh Keras model) for a model name.
+
+    Parameters
+    ----------
+    name
+        ``"benchmark"``, ``"idc_cnn"`` or a backbone name (``"vgg19"``, ``"mobilenet"``, ...).
+    **kwargs
+        Passed to the model function.
+
+    Examples
+    --------
+    >>> build = model_builder("benchmark")
+    >>> build.args
+    ('benchmark',)
+    """
+    if not isinstance(name, str) or not name:
+        raise invalid_argument("name", "model_builder", "a model name", name)
+    return functools.partial(_build_named, name, **kwargs)

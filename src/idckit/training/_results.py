@@ -1,0 +1,203 @@
+"""Results of a K-fold run: a :class:`FoldResult` per fold, a :class:`CrossValidationResult`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from idckit.training._predictions import Predictions
+
+#: Metrics recorded per fold, in table order (F1, precision and recall of IDC(+)).
+FOLD_METRICS = (
+    "f1_pos",
+    "precision_pos",
+    "recall_pos",
+    "accuracy",
+    "balanced_accuracy",
+    "roc_auc",
+    "loss",
+)
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """What one fold produced: its patients, best epoch and validation metrics.
+
+    Parameters
+    ----------
+    fold
+        Fold number, from 1.
+    metrics
+        Validation metrics at the best epoch (keys in :data:`FOLD_METRICS`), computed at
+        threshold 0.5 on the fold's validation patients.
+    best_epoch
+        The epoch (from 1) whose weights were kept: the best validation F1(+).
+    epochs_run
+        Epochs trained (fewer than asked when early stopping fired).
+    train_patients, val_patients
+        The fold's patients.
+    n_train, n_val
+        Patches on each side.
+    seconds
+        Training time of the fold (summed over resumed pieces).
+
+    Examples
+    --------
+    >>> r = FoldResult(1, {"f1_pos": 0.8}, 2, 3, ("a",), ("b",), 10, 5, 1.5)
+    >>> FoldResult.from_dict(r.to_dict()) == r
+    True
+    """
+
+    fold: int
+    metrics: Mapping[str, float]
+    best_epoch: int
+    epochs_run: int
+    train_patients: tuple[str, ...]
+    val_patients: tuple[str, ...]
+    n_train: int
+    n_val: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (what ``fold_<k>/metrics.json`` holds)."""
+        return {
+            "fold": self.fold,
+            "metrics": dict(self.metrics),
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epochs_run,
+            "train_patients": list(self.train_patients),
+            "val_patients": list(self.val_patients),
+            "n_train": self.n_train,
+            "n_val": self.n_val,
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FoldResult:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            fold=int(data["fold"]),
+            metrics={k: float(v) for k, v in data["metrics"].items()},
+            best_epoch=int(data["best_epoch"]),
+            epochs_run=int(data["epochs_run"]),
+            train_patients=tuple(data["train_patients"]),
+            val_patients=tuple(data["val_patients"]),
+            n_train=int(data["n_train"]),
+            n_val=int(data["n_val"]),
+            seconds=float(data["seconds"]),
+        )
+
+
+def summarise(folds: tuple[FoldResult, ...]) -> dict[str, dict[str, float]]:
+    """Compute the mean and standard deviation (``ddof=0``, as scikit-learn) per metric.
+
+    Examples
+    --------
+    >>> a = FoldResult(1, {"f1_pos": 0.6}, 1, 1, ("a",), ("b",), 1, 1, 0.0)
+    >>> b = FoldResult(2, {"f1_pos": 0.8}, 1, 1, ("b",), ("a",), 1, 1, 0.0)
+    >>> {k: round(v, 3) for k, v in summarise((a, b))["f1_pos"].items()}
+    {'mean': 0.7, 'std': 0.1}
+    """
+    names = [m for m in FOLD_METRICS if any(m in f.metrics for f in folds)]
+    names += sorted({m for f in folds for m in f.metrics} - set(names))
+    summary = {}
+    for name in names:
+        values = np.array([f.metrics.get(name, math.nan) for f in folds], dtype=np.float64)
+        summary[name] = {"mean": float(np.mean(values)), "std": float(np.std(values))}
+    return summary
+
+
+def format_table(folds: tuple[FoldResult, ...]) -> str:
+    """Format the per-fold metrics with mean and std rows as a fixed-width text table.
+
+    Examples
+    --------
+    >>> a = FoldResult(1, {"f1_pos": 0.6}, 1, 1, ("a",), ("b",), 1, 1, 0.0)
+    >>> print(format_table((a,)))
+    fold  f1_pos
+       1  0.6000
+    mean  0.6000
+     std  0.0000
+    """
+    summary = summarise(folds)
+    names = list(summary)
+    width = [max(len(n), 6) for n in names]
+
+    def row(label: object, values: list[float]) -> str:
+        cells = (f"{v:.4f}".rjust(w) for v, w in zip(values, width, strict=True))
+        return f"{label!s:>4}  " + "  ".join(cells)
+
+    lines = ["fold  " + "  ".join(n.rjust(w) for n, w in zip(names, width, strict=True))]
+    lines += [row(f.fold, [f.metrics.get(n, math.nan) for n in names]) for f in folds]
+    lines += [row(stat, [summary[n][stat] for n in names]) for stat in ("mean", "std")]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CrossValidationResult:
+    """The outcome of :meth:`KFoldTrainer.fit`: folds, summary, threshold and OOF predictions.
+
+    Parameters
+    ----------
+    folds
+        One :class:`FoldResult` per fold, in order.
+    threshold
+        Decision threshold on P(IDC+), chosen on the out-of-fold predictions.
+    threshold_objective
+        The objective that chose it (``"f1"``, ``"youden"`` or ``"min_recall"``).
+    oof
+        Out-of-fold predictions: every patch, predicted by the fold that did not train on it.
+    oof_metrics
+        Metrics of the out-of-fold predictions at ``threshold``.
+    run_dir
+        The run directory holding models and files.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fold = FoldResult(1, {"f1_pos": 0.5}, 1, 1, ("a",), ("b",), 1, 1, 0.0)
+    >>> oof = Predictions(["p"], ["b"], np.array([0]), np.array([0]), np.array([1]),
+    ...                   np.array([0.9]))
+    >>> result = CrossValidationResult((fold,), 0.5, "f1", oof, {}, Path("run"))
+    >>> result.summary()["f1_pos"]["mean"]
+    0.5
+    """
+
+    folds: tuple[FoldResult, ...]
+    threshold: float
+    threshold_objective: str
+    oof: Predictions = field(repr=False)
+    oof_metrics: Mapping[str, Any]
+    run_dir: Path
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Return the mean and standard deviation of each fold metric."""
+        return summarise(self.folds)
+
+    def to_table(self) -> str:
+        """Return the per-fold metrics with mean and std rows, as text."""
+        return format_table(self.folds)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (what ``report.json`` holds)."""
+        return {
+            "folds": [f.to_dict() for f in self.folds],
+            "summary": self.summary(),
+            "threshold": self.threshold,
+            "threshold_objective": self.threshold_objective,
+            "oof_metrics": dict(self.oof_metrics),
+            "n_patches": len(self.oof),
+            "n_patients": len(set(self.oof.patients)),
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"{self.to_table()}\n"
+            f"threshold {self.threshold:.4f} (objective {self.threshold_objective!r}, "
+            f"chosen on {len(self.oof)} out-of-fold predictions); run in {self.run_dir}"
+        )

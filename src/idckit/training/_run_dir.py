@@ -1,0 +1,174 @@
+"""The run directory of a K-fold run and its bookkeeping: config, splits, finished folds.
+
+Layout::
+
+    RUN_DIR/
+      config.json        the settings that shape the results (compared on resume)
+      splits.json        {"folds": [{"train_patients": [...], "val_patients": [...]}, ...]}
+      fold_<k>/          k from 1: model.keras, history.csv, learning_curves.png,
+                         val_predictions.csv, metrics.json (written last: the fold is done)
+      oof.csv            out-of-fold P(IDC+) for every patch
+      summary.txt/.json  mean and standard deviation over folds
+      report.json        written last: the whole run is done
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from idckit._errors import invalid_argument
+from idckit.training._atomic import atomic_write_json, read_json
+
+FoldSplit = tuple[tuple[str, ...], tuple[str, ...]]  # (train patients, validation patients)
+
+
+def _normalise(obj: Any) -> Any:
+    """Make ``obj`` compare the way it will after a JSON round trip (tuples become lists)."""
+    return json.loads(json.dumps(obj))
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(obj, dict) and obj:
+        flat: dict[str, Any] = {}
+        for key, value in obj.items():
+            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix: obj}
+
+
+def config_differences(stored: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """List the keys (dotted for nested ones) whose values differ, as ``key: stored A, now B``.
+
+    Examples
+    --------
+    >>> config_differences({"epochs": 3, "opt": {"lr": 0.1}}, {"epochs": 5, "opt": {"lr": 0.1}})
+    ['epochs: stored 3, now 5']
+    """
+    old, new = _flatten(_normalise(stored)), _flatten(_normalise(current))
+    missing = object()
+    return [
+        f"{key}: stored {old.get(key, 'absent')!r}, now {new.get(key, 'absent')!r}"
+        for key in sorted(set(old) | set(new))
+        if old.get(key, missing) != new.get(key, missing)
+    ]
+
+
+class RunDir:
+    """Paths and bookkeeping of one K-fold run directory.
+
+    Parameters
+    ----------
+    path
+        The run directory (created on first write).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> run = RunDir(tempfile.mkdtemp())
+    >>> run.fold_dir(1).name
+    'fold_1'
+    >>> run.write_splits([(("p1", "p2"), ("p3",))])
+    >>> run.read_splits()
+    [(('p1', 'p2'), ('p3',))]
+    """
+
+    def __init__(self, path: os.PathLike[str] | str) -> None:
+        self.path = Path(path)
+
+    @property
+    def config_path(self) -> Path:
+        """``config.json``: the settings that shape the results."""
+        return self.path / "config.json"
+
+    @property
+    def splits_path(self) -> Path:
+        """``splits.json``: the folds' patient lists."""
+        return self.path / "splits.json"
+
+    @property
+    def oof_path(self) -> Path:
+        """``oof.csv``: out-of-fold predictions for every patch."""
+        return self.path / "oof.csv"
+
+    @property
+    def summary_json_path(self) -> Path:
+        """``summary.json``: mean and std over folds, as JSON."""
+        return self.path / "summary.json"
+
+    @property
+    def summary_text_path(self) -> Path:
+        """``summary.txt``: mean and std over folds, as a text table."""
+        return self.path / "summary.txt"
+
+    @property
+    def report_path(self) -> Path:
+        """``report.json``: written last, when the whole run is done."""
+        return self.path / "report.json"
+
+    def fold_dir(self, fold: int) -> Path:
+        """Return the folder of fold ``fold`` (numbered from 1)."""
+        return self.path / f"fold_{fold}"
+
+    def metrics_path(self, fold: int) -> Path:
+        """``fold_<k>/metrics.json``: present exactly when the fold is finished."""
+        return self.fold_dir(fold) / "metrics.json"
+
+    def model_path(self, fold: int) -> Path:
+        """``fold_<k>/model.keras``: the fold's model with its best weights."""
+        return self.fold_dir(fold) / "model.keras"
+
+    def fold_done(self, fold: int) -> bool:
+        """Whether fold ``fold`` finished (its ``metrics.json`` exists)."""
+        return self.metrics_path(fold).is_file()
+
+    @property
+    def complete(self) -> bool:
+        """Whether the whole run finished (``report.json`` exists)."""
+        return bool(self.report_path.is_file())
+
+    def has_run(self) -> bool:
+        """Whether the directory already holds (part of) a run."""
+        return bool(self.config_path.is_file())
+
+    def read_config(self) -> dict[str, Any]:
+        """Read the stored ``config.json``."""
+        config: dict[str, Any] = read_json(self.config_path)
+        return config
+
+    def write_config(self, config: Mapping[str, Any]) -> None:
+        """Store ``config`` as ``config.json``."""
+        atomic_write_json(self.config_path, dict(config))
+
+    def check_config(self, config: Mapping[str, Any], owner: str = "KFoldTrainer") -> None:
+        """Refuse to resume when the stored config differs from ``config``, naming the keys."""
+        differences = config_differences(self.read_config(), config)
+        if differences:
+            raise invalid_argument(
+                "out_dir",
+                owner,
+                "a run directory whose config.json matches this run's settings to resume it; "
+                "these differ: " + "; ".join(differences),
+                str(self.path),
+                "Resume with the stored settings, or train into a new directory.",
+            )
+
+    def write_splits(self, folds: Sequence[FoldSplit]) -> None:
+        """Store the folds' patient lists as ``splits.json``."""
+        payload = {
+            "folds": [
+                {"train_patients": list(train), "val_patients": list(val)} for train, val in folds
+            ]
+        }
+        atomic_write_json(self.splits_path, payload)
+
+    def read_splits(self) -> list[FoldSplit]:
+        """Read the folds stored in ``splits.json``."""
+        payload = read_json(self.splits_path)
+        return [
+            (tuple(fold["train_patients"]), tuple(fold["val_patients"]))
+            for fold in payload["folds"]
+        ]

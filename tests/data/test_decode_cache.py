@@ -1,0 +1,138 @@
+"""The decode cache: reuse by fingerprint, invalidation, location, parallel build, no pickle."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+
+import cv2
+import numpy as np
+import pytest
+
+import idckit.data._cache as cache_module
+import idckit.data._decode as decode_module
+from idckit.data import IDCPatchDataset, PatchError
+from idckit.data._dataset import cache_status
+
+
+def _open(root, cache_dir, **kwargs):
+    return IDCPatchDataset.from_directory(root, cache_dir=cache_dir, progress=False, **kwargs)
+
+
+def _forbid_decoding(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("the cache should have been reused")
+
+    monkeypatch.setattr(cache_module, "decode_files", fail)
+
+
+def test_a_reopen_reuses_the_cache_without_decoding(hostile, cache_dir, monkeypatch):
+    first = _open(hostile["root"], cache_dir)
+    assert cache_status(first)[1] is False
+    _forbid_decoding(monkeypatch)
+    second = _open(hostile["root"], cache_dir)
+    path, reused = cache_status(second)
+    assert reused and path == cache_status(first)[0]
+    np.testing.assert_array_equal(second.images, first.images)
+    np.testing.assert_array_equal(second.labels, first.labels)
+    assert second.paths.tolist() == first.paths.tolist()
+    assert second.report == first.report
+
+
+@pytest.mark.parametrize("change", ["touch", "rewrite", "add", "remove"])
+def test_a_changed_tree_invalidates_the_cache(hostile_copy, cache_dir, change):
+    root = hostile_copy["root"]
+    before = _open(root, cache_dir)
+    rel = sorted(p for p in hostile_copy["pixels"] if p.startswith("10003/"))[0]
+    target = root / rel
+    if change == "touch":
+        st = target.stat()
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    elif change == "rewrite":
+        cv2.imwrite(str(target), np.zeros((50, 50, 3), np.uint8))
+    elif change == "add":
+        new = root / "10002" / "1" / "10002_idx5_x9_y9_class1.png"
+        cv2.imwrite(str(new), np.zeros((50, 50, 3), np.uint8))
+    else:
+        target.unlink()
+    after = _open(root, cache_dir)
+    assert cache_status(after) == (cache_status(before)[0], False)
+    expected_n = len(before) + {"touch": 0, "rewrite": 0, "add": 1, "remove": -1}[change]
+    assert len(after) == expected_n
+    if change == "rewrite":
+        i = after.paths.tolist().index(str(target))
+        assert (after.images[i] == 0).all()
+    assert cache_status(_open(root, cache_dir))[1] is True
+
+
+def test_cache_files_hold_no_pickle(hostile, cache_dir):
+    ds = _open(hostile["root"], cache_dir)
+    entry = cache_status(ds)[0]
+    assert sorted(p.name for p in entry.iterdir()) == ["images.npy", "index.npz", "meta.json"]
+    meta = json.loads((entry / "meta.json").read_text())
+    assert meta["n_patches"] == len(ds) and len(meta["fingerprint"]) == 32
+    with np.load(entry / "index.npz", allow_pickle=False) as index:
+        assert index["labels"].tolist() == ds.labels.tolist()
+    images = np.load(entry / "images.npy", mmap_mode="r", allow_pickle=False)
+    assert images.shape == (len(ds), 50, 50, 3)
+
+
+def test_default_location_follows_the_environment(hostile, tmp_path, monkeypatch):
+    monkeypatch.delenv("IDCKIT_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    entry = cache_status(IDCPatchDataset.from_directory(hostile["root"], progress=False))[0]
+    assert entry.parent == tmp_path / "xdg" / "idckit"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    entry = cache_status(IDCPatchDataset.from_directory(hostile["root"], progress=False))[0]
+    assert entry.parent == tmp_path / "home" / ".cache" / "idckit"
+
+
+def test_settings_get_their_own_entries(hostile, cache_dir):
+    a = cache_status(_open(hostile["root"], cache_dir))[0]
+    b = cache_status(_open(hostile["root"], cache_dir, pad_mode="resize"))[0]
+    assert a != b and a.parent == b.parent == cache_dir
+
+
+def test_an_incomplete_entry_is_rebuilt(hostile, cache_dir):
+    entry = cache_status(_open(hostile["root"], cache_dir))[0]
+    (entry / "meta.json").unlink()
+    assert cache_status(_open(hostile["root"], cache_dir))[1] is False
+    (entry / "index.npz").write_bytes(b"garbage")
+    assert cache_status(_open(hostile["root"], cache_dir))[1] is False
+
+
+def test_pixels_deleted_after_opening_are_decoded_again_on_use(hostile, cache_dir):
+    ds = _open(hostile["root"], cache_dir)
+    expected = np.array(ds.images)
+    ds = _open(hostile["root"], cache_dir)
+    (cache_status(ds)[0] / "images.npy").unlink()
+    np.testing.assert_array_equal(ds.images, expected)
+    assert ds.build_cache(force=True) == cache_status(ds)[0]
+    np.testing.assert_array_equal(ds.images, expected)
+
+
+def test_parallel_build_equals_the_serial_one(hostile, tmp_path, monkeypatch):
+    serial = _open(hostile["root"], tmp_path / "serial", n_jobs=1)
+    monkeypatch.setattr(decode_module, "PARALLEL_MIN", 0)
+    parallel = _open(hostile["root"], tmp_path / "parallel", n_jobs=2)
+    np.testing.assert_array_equal(parallel.images, serial.images)
+    assert parallel.report == serial.report
+
+
+def test_raise_on_reopen_of_a_cache_with_skipped_files(hostile, cache_dir):
+    _open(hostile["root"], cache_dir)
+    with pytest.raises(PatchError, match="thumbnail"):
+        _open(hostile["root"], cache_dir, on_error="raise")
+
+
+def test_subsets_share_the_cache_and_pickle_without_pixels(hostile, cache_dir):
+    ds = _open(hostile["root"], cache_dir)
+    sub = ds.subset(["10003"])
+    rows = np.flatnonzero(ds.patients == "10003")
+    np.testing.assert_array_equal(sub.images, ds.images[rows])
+    np.testing.assert_array_equal(sub.load_images([1, 0]), ds.images[rows[[1, 0]]])
+    assert len(pickle.dumps(sub)) < ds.images[rows].nbytes
+    clone = pickle.loads(pickle.dumps(sub))
+    np.testing.assert_array_equal(clone.images, sub.images)

@@ -1,0 +1,73 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from idckit.training import RECIPES, Recipe, get_recipe, model_builder
+
+
+def test_seed_recipe_reproduces_the_capstone():
+    seed = RECIPES["seed"]
+    assert (seed.model, seed.n_splits, seed.epochs, seed.batch_size) == ("vgg19", 7, 15, 50)
+    assert dict(seed.model_kwargs) == {"weights": "imagenet", "freeze": 6}
+    assert seed.optimizer["class_name"] == "SGD"
+    assert dict(seed.optimizer["config"]) == {"learning_rate": 1e-4, "momentum": 0.2}
+    assert seed.class_weight == "balanced"
+
+
+def test_cpu_recipe_trains_the_cpu_cnn_with_cosine_augmentation_and_class_weights():
+    cpu = RECIPES["cpu"]
+    assert cpu.model == "idc_cnn" and cpu.optimizer["class_name"] == "AdamW"
+    assert (cpu.lr_schedule, cpu.augment, cpu.class_weight) == ("cosine", True, "balanced")
+
+
+def test_recipes_are_frozen_data_and_serialise_to_json():
+    seed = RECIPES["seed"]
+    with pytest.raises(AttributeError):
+        seed.epochs = 1
+    with pytest.raises(TypeError):
+        seed.model_kwargs["freeze"] = 0
+    data = json.loads(json.dumps(seed.to_dict()))
+    assert data["optimizer"]["config"]["momentum"] == 0.2
+    assert Recipe(**{**data, "name": "copy"}).to_dict() == {**seed.to_dict(), "name": "copy"}
+
+
+def test_replace_overrides_and_keeps_the_rest():
+    short = RECIPES["seed"].replace(epochs=2, n_splits=3)
+    assert (short.epochs, short.n_splits, short.batch_size) == (2, 3, 50)
+
+
+def test_unknown_recipe_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"Invalid `recipe`.*'seed'.*Received: recipe='gpu'"):
+        get_recipe("gpu")
+
+
+def test_trainer_kwargs_map_the_recipe_onto_the_trainer():
+    kwargs = RECIPES["seed"].trainer_kwargs()
+    assert kwargs["n_splits"] == 7 and kwargs["batch_size"] == 50
+    assert kwargs["build_model"].args == ("vgg19",)
+    assert kwargs["build_model"].keywords == {"weights": "imagenet", "freeze": 6}
+
+
+def test_model_builder_builds_fresh_models_by_name():
+    build = model_builder("benchmark", filters=4)
+    first, second = build(), build()
+    assert first is not second
+    assert first.layers[-1].activation.__name__ == "softmax"
+    transfer = model_builder("vgg16", weights=None, freeze=0)()
+    assert transfer.count_params() > 1_000_000
+
+
+def test_model_builder_rejects_a_non_name():
+    with pytest.raises(ValueError, match="Invalid `name` for model_builder"):
+        model_builder("")
+
+
+def test_importing_recipes_does_not_import_keras():
+    code = (
+        "import sys; from idckit.training import RECIPES, get_recipe; get_recipe('cpu');"
+        "print(any(m in sys.modules for m in ('keras', 'tensorflow')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,45 @@
+import pytest
+
+from idckit.training._run_dir import RunDir, config_differences
+
+
+def test_config_differences_names_nested_and_missing_keys():
+    stored = {"epochs": 3, "optimizer": {"config": {"learning_rate": 0.1}}, "seed": 0}
+    current = {"epochs": 3, "optimizer": {"config": {"learning_rate": 0.01}}, "extra": True}
+    assert config_differences(stored, current) == [
+        "extra: stored 'absent', now True",
+        "optimizer.config.learning_rate: stored 0.1, now 0.01",
+        "seed: stored 0, now 'absent'",
+    ]
+
+
+def test_tuples_and_lists_compare_equal_as_after_json():
+    assert config_differences({"a": (1, 2)}, {"a": [1, 2]}) == []
+
+
+def test_check_config_refuses_with_the_differing_keys(tmp_path):
+    run = RunDir(tmp_path)
+    run.write_config({"epochs": 3, "batch_size": 32})
+    run.check_config({"epochs": 3, "batch_size": 32})  # same: accepted
+    with pytest.raises(ValueError, match=r"epochs: stored 3, now 5.*Resume with the stored"):
+        run.check_config({"epochs": 5, "batch_size": 32})
+
+
+def test_splits_round_trip_in_the_documented_layout(tmp_path):
+    run = RunDir(tmp_path)
+    folds = [(("a", "b"), ("c",)), (("a", "c"), ("b",))]
+    run.write_splits(folds)
+    assert run.read_splits() == folds
+    import json
+
+    payload = json.loads(run.splits_path.read_text())
+    assert payload["folds"][0] == {"train_patients": ["a", "b"], "val_patients": ["c"]}
+
+
+def test_fold_bookkeeping(tmp_path):
+    run = RunDir(tmp_path)
+    assert not run.has_run() and not run.complete and not run.fold_done(1)
+    run.metrics_path(1).parent.mkdir()
+    run.metrics_path(1).write_text("{}")
+    assert run.fold_done(1) and not run.fold_done(2)
+    assert run.model_path(2) == tmp_path / "fold_2" / "model.keras"
