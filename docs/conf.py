@@ -98,7 +98,9 @@ sphinx_gallery_conf = {
     "filename_pattern": re.escape(os.sep) + "plot_",
     "ignore_pattern": r"__init__\.py",
     "within_subsection_order": "ExampleTitleSortKey",
-    "image_scrapers": ("matplotlib",),
+    # idckit's plots return Figure objects made without pyplot: docs/_ext/idckit_docs.py
+    # scrapes those (the last expression of a cell, or a variable); pyplot figures as usual.
+    "image_scrapers": ("matplotlib", "idckit_docs.figure_scraper"),
     "matplotlib_animations": False,
     "remove_config_comments": True,
     "capture_repr": ("_repr_html_", "__repr__"),

@@ -27,7 +27,7 @@ import idckit
 from idckit.models import build_transfer_model
 
 work = Path(tempfile.mkdtemp(prefix="idckit-capstone-"))
-root = idckit.make_synthetic(work / "data", n_patients=12, patches_per_patient=40, seed=1)
+root = idckit.make_synthetic(work / "data", n_patients=10, patches_per_patient=30, seed=1)
 ds = idckit.IDCPatchDataset.from_directory(root, cache_dir=work / "cache", progress=False)
 print(ds)
 ds.plot_class_balance()

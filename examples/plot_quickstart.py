@@ -21,7 +21,7 @@ from pathlib import Path
 import idckit
 
 work = Path(tempfile.mkdtemp(prefix="idckit-quickstart-"))
-root = idckit.make_synthetic(work / "data", n_patients=16, patches_per_patient=60, seed=0)
+root = idckit.make_synthetic(work / "data", n_patients=12, patches_per_patient=50, seed=0)
 ds = idckit.IDCPatchDataset.from_directory(root, cache_dir=work / "cache", progress=False)
 print(ds)
 print("patches per class:", ds.class_counts())
@@ -46,7 +46,7 @@ print(f"test:  {len(test)} patches of {len(test.patient_ids)} patients")
 trainer = idckit.KFoldTrainer(
     idckit.build_benchmark_cnn,
     n_splits=3,
-    epochs=4,
+    epochs=3,
     batch_size=32,
     seed=0,
     out_dir=work / "run",

@@ -29,7 +29,7 @@ from idckit.models import ImagePreprocessing
 from idckit.reporting import ClassificationReport
 
 work = Path(tempfile.mkdtemp(prefix="idckit-reuse-"))
-source = idckit.make_synthetic(work / "synthetic", n_patients=12, patches_per_patient=50, seed=2)
+source = idckit.make_synthetic(work / "synthetic", n_patients=10, patches_per_patient=40, seed=2)
 
 tiles = work / "tiles"
 for png in sorted(source.glob("*/*/*.png")):
@@ -87,7 +87,7 @@ train, test = ds.train_test_split(test_size=0.25, seed=0)
 trainer = idckit.KFoldTrainer(
     build_small_cnn,
     n_splits=3,
-    epochs=4,
+    epochs=3,
     batch_size=32,
     optimizer={"class_name": "Adam", "config": {"learning_rate": 3e-3}},
     augment=True,

@@ -22,14 +22,14 @@ import idckit
 from idckit.reporting import ClassificationReport, choose_threshold
 
 work = Path(tempfile.mkdtemp(prefix="idckit-threshold-"))
-root = idckit.make_synthetic(work / "data", n_patients=16, patches_per_patient=60, seed=3)
+root = idckit.make_synthetic(work / "data", n_patients=12, patches_per_patient=50, seed=3)
 ds = idckit.IDCPatchDataset.from_directory(root, cache_dir=work / "cache", progress=False)
 train, test = ds.train_test_split(test_size=0.25, seed=0)
 
 trainer = idckit.KFoldTrainer(
     idckit.build_benchmark_cnn,
     n_splits=3,
-    epochs=4,
+    epochs=3,
     batch_size=32,
     seed=0,
     out_dir=work / "run",

@@ -366,6 +366,44 @@ def _validate_docstring(
 
 
 # --------------------------------------------------------------------------------------------
+# gallery: figures that pyplot does not know about
+# --------------------------------------------------------------------------------------------
+def _figure_alt_text(figure: Any) -> str:
+    titles = [figure._suptitle.get_text()] if getattr(figure, "_suptitle", None) else []
+    titles += [ax.get_title() for ax in figure.axes if ax.get_title()]
+    return ", ".join(titles)
+
+
+def figure_scraper(block: Any, block_vars: dict[str, Any], gallery_conf: Any, **kwargs: Any) -> str:
+    """A sphinx-gallery image scraper for ``matplotlib.figure.Figure`` objects made without pyplot.
+
+    idckit's plots build their figures with ``Figure()`` (no global pyplot state), so
+    sphinx-gallery's matplotlib scraper, which asks pyplot for its open figures, does not see
+    them. This scraper saves every figure that a code block leaves as its last expression or
+    in a variable, once, in order. Figures pyplot manages are left to the matplotlib scraper.
+    Jupyter shows the same figures inline, so the examples read the same there.
+    """
+    from matplotlib.figure import Figure
+    from sphinx_gallery.scrapers import figure_rst
+
+    example_globals = block_vars["example_globals"]
+    # The figures already shown (kept alive, so that no new figure can reuse their id).
+    seen: list[Any] = block_vars.setdefault("_idckit_scraped_figures", [])
+    candidates = [example_globals.get("___"), *example_globals.values()]
+    figures = []
+    for value in candidates:
+        if isinstance(value, Figure) and not any(value is done for done in seen):
+            seen.append(value)
+            if getattr(value.canvas, "manager", None) is None:  # not a pyplot figure
+                figures.append(value)
+    rst = ""
+    for figure, image_path in zip(figures, block_vars["image_path_iterator"]):
+        figure.savefig(image_path, **kwargs)
+        rst += figure_rst([image_path], gallery_conf["src_dir"], _figure_alt_text(figure))
+    return rst
+
+
+# --------------------------------------------------------------------------------------------
 # constants re-exported from private modules
 # --------------------------------------------------------------------------------------------
 def _defining_module_doc(name: str, obj: Any) -> list[str] | None:

@@ -54,6 +54,13 @@ def test_class_balance_draws_into_given_axes():
     assert ax.get_title() == "Class balance (3 patches)"
 
 
+def test_class_balance_with_given_axes_draws_only_the_pie():
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plot_class_balance([0, 1, 1], ["a", "b", "b"], ax=ax) is fig
+    assert len(fig.axes) == 1 and len(ax.patches) == 2
+
+
 def test_class_balance_draws_into_subfigure_axes():
     fig = Figure()
     ax = fig.subfigures(1, 2)[1].add_subplot()
@@ -67,7 +74,6 @@ def test_class_balance_draws_into_subfigure_axes():
         (([],), {}, r"Invalid `labels`.*non-empty"),
         (([0, 1], ["a"]), {}, r"Invalid `patients`.*one id per patch"),
         (([0, 1],), {"target_names": ("a",)}, r"Invalid `target_names`"),
-        (([0, 1], ["a", "b"]), {"ax": "axes"}, r"Invalid `ax`.*None when `patients` is given"),
     ],
 )
 def test_class_balance_errors(args, kwargs, match):

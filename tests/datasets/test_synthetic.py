@@ -213,3 +213,12 @@ def test_default_tree_size_suits_the_demo():
     defaults = {k: v.default for k, v in inspect.signature(make_synthetic).parameters.items()}
     assert 2_000 <= defaults["n_patients"] * defaults["patches_per_patient"] <= 4_000
     assert defaults["n_patients"] >= 12 and defaults["positive_fraction"] == 0.28
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
+    import idckit.datasets._synthetic as synthetic
+
+    monkeypatch.setattr(synthetic.cv2, "imwrite", lambda *args: False)
+    with pytest.raises(OSError, match="Could not write"):
+        make_synthetic(tmp_path / "t", **SMALL)
+    assert list(tmp_path.iterdir()) == []

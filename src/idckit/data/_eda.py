@@ -40,8 +40,8 @@ def plot_class_balance(
     target_names
         Names of class 0 and class 1.
     ax
-        Axes to draw the pie into; a new figure is made when None. The per-patient panel
-        needs its own axes, so ``patients`` requires ``ax=None``.
+        Axes to draw the pie into (only the pie: the per-patient panel needs a figure of its
+        own); a new figure is made when None.
 
     Returns
     -------
@@ -57,32 +57,20 @@ def plot_class_balance(
     owner = "plot_class_balance"
     label_array = _check_labels(labels, owner)
     names = _check_names(target_names, owner)
-    if patients is not None and ax is not None:
+    groups = None if patients is None else np.asarray(patients)
+    if groups is not None and groups.shape != label_array.shape:
         raise invalid_argument(
-            "ax",
-            owner,
-            "None when `patients` is given (two panels are drawn)",
-            ax,
-            "Leave out `patients` to draw the pie into your own axes.",
-        )
-    if ax is None:
-        figure = Figure(
-            figsize=(10, 4.5) if patients is not None else (5, 4.5), layout="constrained"
-        )
-        axes = figure.subplots(1, 2 if patients is not None else 1, squeeze=False)[0]
-        ax = axes[0]
-    else:
-        figure = _figure_of(ax)
-    _draw_pie(ax, label_array, names)
-    if patients is not None:
-        groups = np.asarray(patients)
-        if groups.shape != label_array.shape:
-            raise invalid_argument(
-                "patients",
-                owner,
-                f"one id per patch, shape {label_array.shape}",
-                f"array of shape {groups.shape}",
-            )
+            "patients", owner, f"one id per patch, shape {label_array.shape}",
+            f"array of shape {groups.shape}",
+        )  # fmt: skip
+    if ax is not None:
+        _draw_pie(ax, label_array, names)
+        return _figure_of(ax)
+    panels = 1 if groups is None else 2
+    figure = Figure(figsize=(5 * panels, 4.5), layout="constrained")
+    axes = figure.subplots(1, panels, squeeze=False)[0]
+    _draw_pie(axes[0], label_array, names)
+    if groups is not None:
         _draw_patient_histogram(axes[1], label_array, groups, names[1])
     return figure
 

@@ -15,6 +15,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from idckit._errors import invalid_argument
 
@@ -175,7 +176,7 @@ def _download(url: str, archive: Path, sha256: str | None, progress: bool) -> No
         Path(partial).unlink(missing_ok=True)
 
 
-def _open(url: str):  # type: ignore[no-untyped-def]  # urlopen's return type varies by scheme
+def _open(url: str) -> Any:  # urlopen returns a different response class per scheme
     try:
         return urllib.request.urlopen(url, timeout=60)
     except (urllib.error.URLError, OSError) as error:

@@ -136,12 +136,8 @@ def _check_arguments(
     if not _is_int(seed) or seed < 0:
         raise invalid_argument("seed", _OWNER, "a non-negative integer", seed)
     if not _is_int(edge_patches) or not 0 <= edge_patches <= n_patients * patches_per_patient // 2:
-        raise invalid_argument(
-            "edge_patches",
-            _OWNER,
-            "an integer between 0 and half the number of patches",
-            edge_patches,
-        )
+        rule = "an integer between 0 and half the number of patches"
+        raise invalid_argument("edge_patches", _OWNER, rule, edge_patches)
 
 
 def _is_int(value: object) -> bool:
@@ -155,21 +151,14 @@ def _check_target(root: Path, overwrite: bool) -> None:
     if not root.is_dir() or not any(root.iterdir()):
         return
     if not overwrite:
-        raise invalid_argument(
-            "root",
-            _OWNER,
-            "a missing or empty directory",
-            str(root),
-            "Pass overwrite=True to replace an earlier synthetic tree, or choose another path.",
+        remedy = (
+            "Pass overwrite=True to replace an earlier synthetic tree, or choose another path."
         )
+        raise invalid_argument("root", _OWNER, "a missing or empty directory", str(root), remedy)
     if not (root / MARKER_NAME).is_file():
-        raise invalid_argument(
-            "root",
-            _OWNER,
-            f"a directory written by make_synthetic (holding {MARKER_NAME})",
-            str(root),
-            "make_synthetic only replaces its own trees; remove it yourself.",
-        )
+        rule = f"a directory written by make_synthetic (holding {MARKER_NAME})"
+        remedy = "make_synthetic only replaces its own trees; remove it yourself."
+        raise invalid_argument("root", _OWNER, rule, str(root), remedy)
 
 
 def _install(staging: Path, root: Path) -> None:

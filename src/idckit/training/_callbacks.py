@@ -21,6 +21,7 @@ import keras
 from idckit.training._atomic import atomic_save, atomic_write_csv, atomic_write_json, read_json
 
 MONITOR = "val_f1"
+_SHOWN = ("loss", "f1", "precision", "recall", "accuracy")  # the order of columns and lines
 
 
 @dataclass
@@ -55,7 +56,12 @@ class FoldState:
 
 def write_history_csv(path: Path, history: dict[str, list[float]]) -> None:
     """Write ``history`` as CSV: an ``epoch`` column (from 1), then one column per key."""
-    keys = sorted(history, key=lambda k: (k.startswith("val_"), k))
+    def order(key: str) -> tuple[bool, int, str]:
+        base = key.removeprefix("val_")
+        rank = _SHOWN.index(base) if base in _SHOWN else len(_SHOWN)
+        return key.startswith("val_"), rank, base
+
+    keys = sorted(history, key=order)
     n = max((len(v) for v in history.values()), default=0)
     rows = ([i + 1, *(history[k][i] for k in keys)] for i in range(n))
     atomic_write_csv(path, ["epoch", *keys], rows)
@@ -145,9 +151,6 @@ class RunClock:
         mean = sum(self.seconds) / len(self.seconds) if self.seconds else 0.0
         fold_left = (self.epochs - epochs_done) * mean
         return fold_left, fold_left + (self.n_folds - fold) * self.epochs * mean
-
-
-_SHOWN = ("loss", "f1", "precision", "recall", "accuracy")
 
 
 class ProgressLogger(keras.callbacks.Callback):  # type: ignore[misc]  # keras is untyped

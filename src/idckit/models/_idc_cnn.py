@@ -1,0 +1,133 @@
+"""idckit's CPU-sized CNN for 50x50 IDC patches: the model of the ``cpu`` recipe."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+
+from idckit._errors import invalid_argument
+from idckit.models._head import OutputActivation, check_output, output_layer
+from idckit.models._inputs import check_input_shape, image_input
+from idckit.models._precision import policy_scope
+from idckit.models._preprocessing import ImagePreprocessing
+
+_OWNER = "build_idc_cnn"
+
+
+def _conv_bn_relu(x: Any, filters: int, name: str) -> Any:
+    """3x3 convolution (no bias), batch normalisation, ReLU."""
+    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def _check_positive_int(name: str, value: Any) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise invalid_argument(name, _OWNER, "a positive int", value)
+    return int(value)
+
+
+def _check_convs(convs_per_block: int | Sequence[int], depth: int) -> tuple[int, ...]:
+    if isinstance(convs_per_block, numbers.Integral) and not isinstance(convs_per_block, bool):
+        convs: tuple[Any, ...] = (convs_per_block,) * depth
+    elif isinstance(convs_per_block, (list, tuple)):
+        convs = tuple(convs_per_block)
+    else:
+        convs = ()
+    valid = len(convs) == depth and all(
+        isinstance(c, numbers.Integral) and not isinstance(c, bool) and c >= 1 for c in convs
+    )
+    if not valid:
+        raise invalid_argument(
+            "convs_per_block", _OWNER, f"a positive int or {depth} positive ints (one per block)",
+            convs_per_block,
+        )  # fmt: skip
+    return tuple(int(c) for c in convs)
+
+
+def build_idc_cnn(
+    input_shape: Sequence[int] = (50, 50, 3),
+    num_classes: int = 2,
+    *,
+    width: int = 32,
+    depth: int = 4,
+    convs_per_block: int | Sequence[int] = 1,
+    dropout: float = 0.3,
+    output: OutputActivation = "softmax",
+    mixed_precision: bool | str = False,
+    name: str = "idc_cnn",
+) -> keras.Model:
+    """Build idckit's CPU-sized CNN: VGG-style blocks, global average pooling, one output.
+
+    Block ``i`` (from 0) holds ``convs_per_block[i]`` 3x3 convolutions with
+    ``width * 2**i`` filters, each followed by batch normalisation and ReLU; every block but
+    the last ends with 2x2 max pooling (50 -> 25 -> 12 -> 6 at the default depth). Global
+    average pooling, dropout and the output layer follow. The model takes ``uint8`` or float
+    0-255 RGB images and rescales them itself (an :class:`ImagePreprocessing` layer in mode
+    ``"unit"``); it is returned uncompiled (compile it with :func:`loss_for_model`). Only Keras
+    layers are used, so it runs on the TensorFlow, JAX and PyTorch backends.
+
+    Parameters
+    ----------
+    input_shape
+        ``(height, width, 3)``; each side at least ``2**(depth - 1)``.
+    num_classes
+        Number of classes (2: IDC(-), IDC(+)).
+    width
+        Filters of the first block; each later block doubles them.
+    depth
+        Number of convolution blocks.
+    convs_per_block
+        Convolutions per block: one int for every block, or one int per block.
+    dropout
+        Dropout rate in [0, 1) before the output layer (0 disables it).
+    output
+        ``"softmax"`` (``num_classes`` units) or ``"sigmoid"`` (one unit, ``num_classes=2``).
+    mixed_precision
+        ``False``, ``True`` (``"mixed_float16"``) or ``"mixed_bfloat16"``: build under that
+        policy (see :func:`precision_policy`); the output layer stays float32.
+    name
+        The model's name.
+
+    Returns
+    -------
+    keras.Model
+        Uncompiled; ``(N, *input_shape)`` in, ``(N, num_classes)`` or ``(N, 1)`` out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> model = build_idc_cnn(width=8)
+    >>> model(np.zeros((4, 50, 50, 3), dtype="uint8")).shape
+    (4, 2)
+    >>> build_idc_cnn(width=8, output="sigmoid").output_shape
+    (None, 1)
+    """
+    shape = check_input_shape(input_shape, _OWNER)
+    check_output(num_classes, output, _OWNER)
+    width = _check_positive_int("width", width)
+    depth = _check_positive_int("depth", depth)
+    convs = _check_convs(convs_per_block, depth)
+    if min(shape[:2]) < 2 ** (depth - 1):
+        raise invalid_argument(
+            "input_shape", _OWNER, f"sides of at least {2 ** (depth - 1)} for depth={depth}",
+            input_shape, "Use a smaller `depth`.",
+        )  # fmt: skip
+    if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+        raise invalid_argument("dropout", _OWNER, "a float in [0, 1)", dropout)
+    with policy_scope(mixed_precision, _OWNER):
+        inputs = image_input(shape)
+        x = ImagePreprocessing("unit", name="preprocessing")(inputs)
+        for block, n_convs in enumerate(convs):
+            for conv in range(n_convs):
+                x = _conv_bn_relu(x, width * 2**block, f"block{block + 1}_{conv + 1}")
+            if block < depth - 1:
+                x = keras.layers.MaxPooling2D(2, name=f"block{block + 1}_pool")(x)
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        if dropout > 0:
+            x = keras.layers.Dropout(float(dropout), name="dropout")(x)
+        outputs = output_layer(num_classes, output)(x)
+        return keras.Model(inputs, outputs, name=name)

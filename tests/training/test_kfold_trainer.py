@@ -1,0 +1,276 @@
+"""KFoldTrainer end to end on 200 synthetic patches: one 2-fold run, checked many ways."""
+
+import csv
+import io
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+from sklearn.metrics import (
+    balanced_accuracy_score,
+    f1_score,
+    precision_recall_curve,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+from idckit.training import KFoldTrainer, Predictions, model_builder
+from idckit.training._results import FOLD_METRICS
+
+EPOCHS = 2
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_dataset, tmp_path_factory):
+    """A finished run, with spies on optimizer creation and class-weight computation."""
+    import keras
+
+    from idckit.data import IDCPatchDataset
+
+    optimizers, weighed = [], []
+    original = IDCPatchDataset.class_weights
+
+    def spy_weights(self, method="balanced"):
+        weighed.append(tuple(self.patient_ids))
+        return original(self, method)
+
+    def new_optimizer():
+        optimizers.append(keras.optimizers.Adam(1e-3))
+        return optimizers[-1]
+
+    stream = io.StringIO()
+    run_dir = tmp_path_factory.mktemp("run") / "run"
+    trainer = KFoldTrainer(
+        model_builder("benchmark", filters=4), n_splits=2, epochs=EPOCHS, batch_size=16,
+        optimizer=new_optimizer, out_dir=run_dir, seed=3, stream=stream,
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(IDCPatchDataset, "class_weights", spy_weights)
+        result = trainer.fit(tiny_dataset)
+    return {
+        "trainer": trainer, "result": result, "run": run_dir, "optimizers": optimizers,
+        "weighed": weighed, "log": stream.getvalue(),
+    }  # fmt: skip
+
+
+def _read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_run_directory_layout(fitted):
+    run = fitted["run"]
+    for name in ("config.json", "splits.json", "oof.csv", "summary.txt", "summary.json",
+                 "report.json"):  # fmt: skip
+        assert (run / name).is_file(), name
+    for k in (1, 2):
+        names = sorted(os.listdir(run / f"fold_{k}"))
+        assert names == ["history.csv", "learning_curves.png", "metrics.json", "model.keras",
+                         "val_predictions.csv"]  # fmt: skip
+        assert (run / f"fold_{k}" / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_splits_file_holds_disjoint_patient_folds_covering_everyone(fitted, tiny_dataset):
+    folds = json.loads((fitted["run"] / "splits.json").read_text())["folds"]
+    assert len(folds) == 2
+    vals = [set(f["val_patients"]) for f in folds]
+    assert not vals[0] & vals[1]
+    assert vals[0] | vals[1] == set(tiny_dataset.patient_ids)
+    for fold, result in zip(folds, fitted["result"].folds, strict=True):
+        assert not set(fold["train_patients"]) & set(fold["val_patients"])
+        assert tuple(fold["val_patients"]) == result.val_patients
+
+
+def test_fresh_optimizer_per_fold_and_class_weights_from_training_patients_only(fitted):
+    assert len(fitted["optimizers"]) == 2
+    assert fitted["optimizers"][0] is not fitted["optimizers"][1]
+    trains = [f.train_patients for f in fitted["result"].folds]
+    assert fitted["weighed"] == trains
+
+
+def test_oof_predictions_cover_every_patch_once(fitted, tiny_dataset):
+    oof = Predictions.from_csv(fitted["run"] / "oof.csv")
+    assert sorted(oof.paths) == sorted(tiny_dataset.paths.tolist())
+    assert np.all((oof.prob_idc >= 0) & (oof.prob_idc <= 1))
+
+
+def test_fold_metrics_equal_sklearn_on_the_fold_predictions(fitted):
+    for fold in fitted["result"].folds:
+        preds = Predictions.from_csv(fitted["run"] / f"fold_{fold.fold}" / "val_predictions.csv")
+        y, p = preds.labels, preds.prob_idc
+        hard = (p >= 0.5).astype(int)
+        expected = {
+            "f1_pos": f1_score(y, hard, zero_division=0),
+            "precision_pos": precision_score(y, hard, zero_division=0),
+            "recall_pos": recall_score(y, hard, zero_division=0),
+            "balanced_accuracy": balanced_accuracy_score(y, hard),
+            "roc_auc": roc_auc_score(y, p),
+            "accuracy": np.mean(hard == y),
+        }
+        for name, value in expected.items():
+            assert fold.metrics[name] == pytest.approx(value, abs=1e-6), name
+        assert set(fold.patients if hasattr(fold, "patients") else preds.patients) == set(
+            fold.val_patients
+        )
+
+
+def test_best_epoch_weights_are_restored(fitted):
+    """The saved model's validation F1(+) is the best epoch's, as StreamingF1 logged it."""
+    for fold in fitted["result"].folds:
+        history = _read_csv(fitted["run"] / f"fold_{fold.fold}" / "history.csv")
+        val_f1 = [float(row["val_f1"]) for row in history]
+        assert len(history) == EPOCHS == fold.epochs_run
+        assert fold.best_epoch == 1 + int(np.argmax(val_f1))
+        assert fold.metrics["f1_pos"] == pytest.approx(max(val_f1), abs=1e-5)
+        assert fold.metrics["loss"] == pytest.approx(
+            float(history[fold.best_epoch - 1]["val_loss"])
+        )
+
+
+def test_history_has_stable_metric_names(fitted):
+    header = _read_csv(fitted["run"] / "fold_1" / "history.csv")[0].keys()
+    names = ("loss", "f1", "precision", "recall", "accuracy")
+    assert list(header) == ["epoch", *names, *(f"val_{n}" for n in names)]
+
+
+def test_threshold_maximises_oof_f1(fitted):
+    result = fitted["result"]
+    y, p = result.oof.labels, result.oof.prob_idc
+    precision, recall, thresholds = precision_recall_curve(y, p)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    best = f1[:-1].max()
+    assert f1_score(y, p >= result.threshold) == pytest.approx(best)
+    assert result.oof_metrics["f1_pos"] == pytest.approx(best)
+    assert json.loads((fitted["run"] / "report.json").read_text())["threshold"] == result.threshold
+
+
+def test_summary_is_mean_and_std_over_folds(fitted):
+    summary = json.loads((fitted["run"] / "summary.json").read_text())
+    for name in FOLD_METRICS:
+        values = [f.metrics[name] for f in fitted["result"].folds]
+        assert summary[name]["mean"] == pytest.approx(np.mean(values))
+        assert summary[name]["std"] == pytest.approx(np.std(values))
+    text = (fitted["run"] / "summary.txt").read_text()
+    assert re.search(r"^mean ", text, re.M) and re.search(r"^ std ", text, re.M)
+
+
+def test_progress_has_one_line_per_fold_and_epoch_with_eta(fitted):
+    epochs = [line for line in fitted["log"].splitlines() if re.match(r"fold \d+/\d+ epoch", line)]
+    assert [line.split(" | ")[0].split()[:4] for line in epochs] == [
+        ["fold", f"{k}/2", "epoch", f"{e}/{EPOCHS}"] for k in (1, 2) for e in (1, 2)
+    ]
+    assert all(re.search(r"ETA fold \d+:\d\d:\d\d, run \d+:\d\d:\d\d$", line) for line in epochs)
+    assert "fold 2/2: done, val F1(+)" in fitted["log"]
+
+
+def test_evaluate_is_the_mean_of_the_fold_models(fitted, tiny_dataset, tmp_path):
+    from idckit.reporting import ClassificationReport
+
+    trainer = fitted["trainer"]
+    images = tiny_dataset.images
+    probs = [model.predict(images, verbose=0)[:, 1] for model in trainer.fold_models()]
+    mean = np.mean(probs, axis=0)
+    predictions = trainer.predict(tiny_dataset)
+    np.testing.assert_allclose(predictions.prob_idc, mean, atol=1e-6)
+    report = trainer.evaluate(tiny_dataset, out_dir=tmp_path)
+    expected = ClassificationReport.from_predictions(
+        tiny_dataset.labels, mean, threshold=trainer.threshold
+    )
+    np.testing.assert_array_equal(report.confusion_matrix, expected.confusion_matrix)
+    assert sorted(os.listdir(tmp_path)) == [
+        "confusion_matrix.png", "evaluation.json", "pr_curve.png", "predictions.csv",
+        "report.txt", "roc_curve.png",
+    ]  # fmt: skip
+    summary = json.loads((tmp_path / "evaluation.json").read_text())
+    assert summary["n_patches"] == len(tiny_dataset) and summary["n_patients"] == 8
+
+
+def test_predict_carries_the_patch_metadata(fitted, tiny_dataset):
+    predictions = fitted["trainer"].predict(tiny_dataset)
+    assert list(predictions.paths) == tiny_dataset.paths.tolist()
+    np.testing.assert_array_equal(predictions.x, tiny_dataset.x)
+    np.testing.assert_array_equal(predictions.y, tiny_dataset.y)
+    np.testing.assert_array_equal(predictions.labels, tiny_dataset.labels)
+
+
+def test_from_run_dir_reloads_the_same_ensemble_and_threshold(fitted, tiny_dataset):
+    reloaded = KFoldTrainer.from_run_dir(fitted["run"])
+    assert reloaded.threshold == fitted["trainer"].threshold
+    np.testing.assert_allclose(
+        reloaded.predict(tiny_dataset).prob_idc,
+        fitted["trainer"].predict(tiny_dataset).prob_idc,
+        atol=1e-6,
+    )
+
+
+def test_a_finished_run_is_never_retrained_on_resume(fitted, tiny_dataset):
+    stamps = {p: p.stat().st_mtime_ns for p in fitted["run"].rglob("*") if p.is_file()}
+    again = fitted["trainer"].clone(resume=True, verbose=0).fit(tiny_dataset)
+    assert again.threshold == fitted["result"].threshold
+    assert again.folds == fitted["result"].folds
+    assert stamps == {p: p.stat().st_mtime_ns for p in fitted["run"].rglob("*") if p.is_file()}
+
+
+def test_an_existing_run_needs_resume(fitted, tiny_dataset):
+    with pytest.raises(ValueError, match=r"It holds a run: pass resume=True"):
+        fitted["trainer"].clone(verbose=0).fit(tiny_dataset)
+
+
+def test_resuming_with_a_different_config_names_the_keys(fitted, tiny_dataset):
+    changed = fitted["trainer"].clone(resume=True, epochs=3, batch_size=8)
+    with pytest.raises(ValueError, match=r"batch_size: stored 16, now 8; epochs: stored 2, now 3"):
+        changed.fit(tiny_dataset)
+    other_data = tiny_dataset.subset(tiny_dataset.patient_ids[:6])
+    with pytest.raises(ValueError, match=r"dataset\.n_patches"):
+        fitted["trainer"].clone(resume=True).fit(other_data)
+
+
+def test_unfinished_or_missing_runs_cannot_be_loaded(tmp_path):
+    with pytest.raises(ValueError, match=r"expected a finished run directory.*resume=True"):
+        KFoldTrainer.from_run_dir(tmp_path)
+
+
+def test_using_an_unfitted_trainer_is_a_clear_error(tiny_dataset):
+    with pytest.raises(ValueError, match=r"Call fit\(dataset\) first"):
+        KFoldTrainer(model_builder("benchmark")).predict(tiny_dataset)
+
+
+def test_too_many_folds_for_the_data_is_a_clear_error(tiny_dataset, tmp_path):
+    trainer = KFoldTrainer(model_builder("benchmark"), n_splits=8, out_dir=tmp_path / "r")
+    with pytest.raises(ValueError, match=r"patients with IDC\(\+\) patches \(7\)"):
+        trainer.fit(tiny_dataset)
+    assert not (tmp_path / "r" / "config.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_splits": 1}, "Invalid `n_splits`.*integer >= 2"),
+        ({"epochs": 0}, "Invalid `epochs`"),
+        ({"batch_size": 2.5}, "Invalid `batch_size`"),
+        ({"lr_schedule": "step"}, "Invalid `lr_schedule`.*'cosine'"),
+        ({"class_weight": {1: 2.0}}, r"Invalid `class_weight`.*\{0: w0, 1: w1\}"),
+        ({"threshold_objective": "auc"}, "Invalid `threshold_objective`"),
+        ({"verbose": 3}, "Invalid `verbose`"),
+        ({"patience": 0}, "Invalid `patience`"),
+        ({"seed": -1}, "Invalid `seed`"),
+        ({"strategy": "mirrored"}, "Invalid `strategy`.*tf.distribute.Strategy"),
+    ],
+)
+def test_bad_arguments_are_refused_up_front(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        KFoldTrainer(model_builder("benchmark"), **kwargs)
+
+
+def test_a_compiled_model_is_used_as_it_is(tiny_dataset, tmp_path):
+    def compiled():
+        model = model_builder("benchmark", filters=2)()
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    trainer = KFoldTrainer(compiled, n_splits=2, epochs=1, out_dir=tmp_path, verbose=0)
+    with pytest.raises(KeyError, match=r"'val_f1'.*StreamingF1\(name='f1'\)"):
+        trainer.fit(tiny_dataset)
