@@ -46,7 +46,7 @@ print(f"test:  {len(test)} patches of {len(test.patient_ids)} patients")
 trainer = idckit.KFoldTrainer(
     idckit.build_benchmark_cnn,
     n_splits=3,
-    epochs=3,
+    epochs=8,
     batch_size=32,
     seed=0,
     out_dir=work / "run",

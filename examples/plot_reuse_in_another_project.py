@@ -78,7 +78,7 @@ def build_small_cnn() -> keras.Model:
     for filters in (16, 32):
         x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Flatten()(x)
     outputs = keras.layers.Dense(2, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="small_cnn")
 
@@ -87,10 +87,9 @@ train, test = ds.train_test_split(test_size=0.25, seed=0)
 trainer = idckit.KFoldTrainer(
     build_small_cnn,
     n_splits=3,
-    epochs=3,
+    epochs=8,
     batch_size=32,
-    optimizer={"class_name": "Adam", "config": {"learning_rate": 3e-3}},
-    augment=True,
+    optimizer={"class_name": "Adam", "config": {"learning_rate": 1e-3}},
     seed=0,
     out_dir=work / "run",
     verbose=0,

@@ -29,7 +29,7 @@ train, test = ds.train_test_split(test_size=0.25, seed=0)
 trainer = idckit.KFoldTrainer(
     idckit.build_benchmark_cnn,
     n_splits=3,
-    epochs=3,
+    epochs=8,
     batch_size=32,
     seed=0,
     out_dir=work / "run",

@@ -1,3 +1,5 @@
+import csv
+import json
 import subprocess
 import sys
 
@@ -75,3 +77,98 @@ def test_cli_modules_do_not_import_keras_at_import_time():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# -- end to end: train, evaluate and predict on a tiny synthetic tree --------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from idckit.datasets import make_synthetic
+
+    base = tmp_path_factory.mktemp("cli")
+    data = make_synthetic(base / "data", n_patients=8, patches_per_patient=25, seed=1)
+    held_out = make_synthetic(base / "test", n_patients=3, patches_per_patient=20, seed=2)
+    argv = ["train", str(data), "--out", str(base / "run"), "--model", "benchmark", "--folds",
+            "2", "--epochs", "1", "--batch-size", "16", "--seed", "4", "--test-data",
+            str(held_out), "--cache-dir", str(base / "cache")]  # fmt: skip
+    return base, argv
+
+
+def test_train_writes_a_finished_run_and_evaluates_the_test_data(trained, capsys):
+    base, argv = trained
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "fold 2/2 epoch 1/1" in out and "threshold" in out and "held-out patients (3" in out
+    assert (base / "run" / "report.json").is_file()
+    assert (base / "run" / "test" / "confusion_matrix.png").is_file()
+    config = json.loads((base / "run" / "config.json").read_text())
+    # the cpu recipe's training settings, with --model/--folds/--epochs/--batch-size over them
+    assert config["model"] == {"name": "benchmark", "kwargs": {}}
+    assert (config["n_splits"], config["epochs"], config["batch_size"]) == (2, 1, 16)
+    assert config["lr_schedule"] == "cosine" and config["optimizer"]["class_name"] == "AdamW"
+
+
+def test_train_again_without_resume_is_refused_in_one_line(trained, capsys):
+    base, argv = trained
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--resume" in err
+
+
+def test_resume_with_other_settings_names_them(trained, capsys):
+    base, argv = trained
+    assert main([*argv[:-2], "--resume", "--epochs", "2"]) == 2
+    assert "epochs: stored 1, now 2" in capsys.readouterr().err
+
+
+def test_evaluate_json_prints_exactly_one_object_with_the_documented_keys(trained, capsys):
+    base, _ = trained
+    capsys.readouterr()
+    argv = ["evaluate", str(base / "run"), str(base / "test"), "--json", "--cache-dir",
+            str(base / "cache")]  # fmt: skip
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    summary = json.loads(stdout)
+    assert set(summary) == {
+        "f1_pos", "f1_macro", "f1_weighted", "precision_pos", "recall_pos", "accuracy",
+        "balanced_accuracy", "roc_auc", "confusion_matrix", "threshold", "n_patches",
+        "n_patients",
+    }  # fmt: skip
+    report = json.loads((base / "run" / "report.json").read_text())
+    assert summary["threshold"] == report["threshold"] and summary["n_patients"] == 3
+    (tn, fp), (fn, tp) = summary["confusion_matrix"]
+    assert tn + fp + fn + tp == summary["n_patches"]
+    test_report = json.loads((base / "run" / "test" / "evaluation.json").read_text())
+    assert test_report["confusion_matrix"] == summary["confusion_matrix"]
+
+
+def test_evaluate_out_writes_text_report_and_plots(trained, capsys):
+    base, _ = trained
+    out = base / "eval"
+    argv = ["evaluate", str(base / "run"), str(base / "test"), "--out", str(out), "--cache-dir",
+            str(base / "cache")]  # fmt: skip
+    assert main(argv) == 0
+    assert "precision    recall  f1-score" in capsys.readouterr().out
+    for name in ("report.txt", "evaluation.json", "confusion_matrix.png", "roc_curve.png"):
+        assert (out / name).is_file()
+
+
+def test_predict_writes_the_documented_columns(trained, capsys):
+    base, _ = trained
+    target = base / "preds.csv"
+    argv = ["predict", str(base / "run"), str(base / "test"), "--out", str(target), "--cache-dir",
+            str(base / "cache")]  # fmt: skip
+    assert main(argv) == 0
+    with open(target, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["path", "patient", "x", "y", "label", "prob_idc"]
+    assert len(rows) == len(list((base / "test").glob("*/*/*.png")))
+    assert all(0.0 <= float(r["prob_idc"]) <= 1.0 for r in rows)
+    assert f"wrote {len(rows)} predictions (3 patients)" in capsys.readouterr().out
+
+
+def test_evaluate_an_unfinished_run_is_one_line(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path), str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "expected a finished run directory" in err and err.count("\n") == 1

@@ -125,3 +125,17 @@ def test_pad_modes_apply_to_edge_patches_only(hostile, cache_dir, pad_mode):
             expected = fit_patch(np.ascontiguousarray(raw), 50, pad_mode)
             assert not np.array_equal(ds.images[i], hostile["pixels"][rel])
         np.testing.assert_array_equal(ds.images[i], expected)
+
+
+def test_the_rgb_fast_path_equals_the_general_path(hostile, monkeypatch):
+    import idckit.data._decode as decode_module
+
+    for rel in hostile["pixels"]:
+        data = (hostile["root"] / rel).read_bytes()
+        fast = decode_bytes(data, 50, "constant")
+        with monkeypatch.context() as patch:
+            patch.setattr(decode_module, "_IMREAD_RGB", None)
+            slow = decode_bytes(data, 50, "constant")
+        assert fast[1:] == slow[1:]
+        np.testing.assert_array_equal(fast[0], slow[0])
+        np.testing.assert_array_equal(fast[0], hostile["pixels"][rel])

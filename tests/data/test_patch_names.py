@@ -81,7 +81,14 @@ def test_custom_pattern_without_label_takes_the_class_folder():
 
 @pytest.mark.parametrize(
     ("name_label", "folder", "expected"),
-    [(0, "0", 0), (1, "1", 1), (1, "0", None), (None, "1", 1), (None, "x", None), (1, "x", 1)],
+    [
+        (0, "0", (None, 0)),
+        (1, "1", (None, 1)),
+        (1, "0", ("label_mismatch", None)),
+        (None, "1", (None, 1)),
+        (None, "x", ("no_label", None)),
+        (1, "x", (None, 1)),
+    ],
 )
 def test_resolve_label(name_label, folder, expected):
     assert resolve_label(name_label, folder) == expected

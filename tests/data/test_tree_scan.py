@@ -157,3 +157,21 @@ def test_labels_and_positions_are_integer_arrays(hostile, cache_dir):
     for arr in (ds.labels, ds.x, ds.y):
         assert arr.dtype == np.int64 and arr.shape == (len(ds),)
         assert not arr.flags.writeable
+
+
+def test_without_label_group_or_class_folder_a_file_has_no_label(tmp_path, hostile, cache_dir):
+    root = tmp_path / "flat"
+    root.mkdir()
+    rel = next(iter(hostile["pixels"]))
+    (root / "case1-x0-y0.png").write_bytes((hostile["root"] / rel).read_bytes())
+    (root / "c1").mkdir()
+    (root / "c1" / "1").mkdir()
+    (root / "c1" / "1" / "case1-x50-y0.png").write_bytes((hostile["root"] / rel).read_bytes())
+    ds = IDCPatchDataset.from_directory(
+        root,
+        pattern=r"case(?P<patient>\d+)-x(?P<x>\d+)-y(?P<y>\d+)\.png",
+        cache_dir=cache_dir,
+        progress=False,
+    )
+    assert len(ds) == 1 and ds.labels.tolist() == [1]
+    assert ds.report.skipped == {"no_label": 1}

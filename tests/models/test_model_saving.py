@@ -41,14 +41,13 @@ def round_trip(model: keras.Model, tmp_path) -> keras.Model:
 
 
 @pytest.mark.parametrize("build", list(BUILDERS.values()), ids=list(BUILDERS))
-def test_save_load_round_trip(build, tmp_path, uint8_images, seeded):
+def test_save_load_round_trip(build, tmp_path, uint8_images, seeded, predict):
     if build is BUILDERS["nasnet"].values[0] and keras.backend.backend() == "torch":
         pytest.skip("keras.applications has no NASNetMobile on torch")
     model = build()
-    expected = keras.ops.convert_to_numpy(model(uint8_images, training=False))
+    expected = predict(model, uint8_images)
     restored = round_trip(model, tmp_path)
-    got = keras.ops.convert_to_numpy(restored(uint8_images, training=False))
-    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(predict(restored, uint8_images), expected)
     assert [layer.name for layer in restored.layers] == [layer.name for layer in model.layers]
     assert isinstance(restored.get_layer("preprocessing"), ImagePreprocessing)
     assert restored.get_layer("preprocessing").mode == model.get_layer("preprocessing").mode

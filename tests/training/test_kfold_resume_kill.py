@@ -51,6 +51,7 @@ def test_a_killed_run_resumes_without_retraining_finished_folds(tmp_path, tiny_r
             os.kill(process.pid, signal.SIGKILL)  # mid-run: fold 1 done, fold 2 in epoch 2
             break
         assert time.monotonic() < deadline, "".join(seen)
+    process.stdout.close()
     process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL, "".join(seen)
 
@@ -76,6 +77,7 @@ def test_a_killed_run_resumes_without_retraining_finished_folds(tmp_path, tiny_r
     # The optimizer state came back with the checkpoint: its step count spans all 3 epochs.
     import idckit.models  # noqa: F401 - registers idckit's layers
     import idckit.training._metrics  # noqa: F401 - registers the fold metrics
+    from idckit.metrics import StreamingF1  # noqa: F401 - registers StreamingF1
 
     model = keras.saving.load_model(run / "fold_2" / "model.keras")
     train_patches = sum(1 for p in (tiny_root).glob("*/*/*.png")

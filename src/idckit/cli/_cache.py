@@ -36,7 +36,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default="constant",
         help="how edge patches smaller than 50x50 are brought to size (default: constant)",
     )
-    parser.add_argument("--jobs", type=int, default=None, help="decoding processes")
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="decoding threads (default: all cores)"
+    )
     return parser
 
 

@@ -35,7 +35,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--pattern", default=None, help="file-name regex with groups patient, x, y[, label]"
     )
     parser.add_argument("--patch-size", type=int, default=50, help="patch side (default 50)")
-    parser.add_argument("--jobs", type=int, default=None, help="decoding processes (--verify)")
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="decoding threads (--verify; default: all cores)"
+    )
     return parser
 
 

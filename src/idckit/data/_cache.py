@@ -23,15 +23,18 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from idckit.data._decode import PADDED, REASONS, PadMode, decode_files
-from idckit.data._report import ScanReport
-from idckit.data._scan import OnError, ScanResult
+from idckit._errors import check_choice, invalid_argument
+from idckit.data._decode import PAD_MODES, PADDED, REASONS, PadMode, decode_files, default_jobs
+from idckit.data._records import _EXPECTED
+from idckit.data._report import PatchError, ScanReport
+from idckit.data._scan import OnError, ScanResult, check_root, parse_listing, walk_tree
 
 FORMAT_VERSION = 1
 _COPY_BLOCK = 4096
@@ -66,6 +69,89 @@ def entry_dir(
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(root.rstrip(os.sep)) or "root")
     base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return base / f"{name[:40]}-{digest}"
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """How a dataset's pixels were (and can again be) decoded into its cache entry."""
+
+    entry: Path
+    result: ScanResult
+    fingerprint: str
+    patch_size: int
+    pad_mode: PadMode
+    n_jobs: int | None
+    progress: bool
+    reused: bool = False
+
+
+def open_tree(
+    root: str | os.PathLike[str],
+    *,
+    pattern: re.Pattern[str],
+    patch_size: int,
+    pad_mode: PadMode,
+    on_error: OnError,
+    cache_dir: str | os.PathLike[str] | None,
+    n_jobs: int | None,
+    progress: bool,
+) -> tuple[ScanResult, ScanReport, CacheSpec]:
+    """Walk ``root``; reuse its cache entry when the fingerprint matches, else build it."""
+    owner = "IDCPatchDataset.from_directory"
+    _check_settings(owner, patch_size, pad_mode, on_error, n_jobs)
+    abs_root = check_root(root, owner)
+    listing = walk_tree(abs_root, progress=progress)
+    fingerprint = listing.fingerprint()
+    entry = entry_dir(cache_dir, abs_root, pattern, patch_size, pad_mode)
+    cached = load_entry(entry, fingerprint)
+    if cached is not None:
+        result, report = cached
+        if on_error == "raise" and report.skipped_files:
+            raise PatchError(*report.skipped_files[0])
+    else:
+        result = parse_listing(listing, pattern, on_error)
+    del listing
+    if len(result) == 0:
+        raise invalid_argument(
+            "root",
+            owner,
+            f"a folder with patches whose names match {pattern.pattern!r}",
+            os.fspath(root),
+            f"No patches found: expected files like {_EXPECTED}.",
+        )
+    spec = CacheSpec(
+        entry, result, fingerprint, patch_size, pad_mode, n_jobs, progress, cached is not None
+    )
+    if cached is None:
+        result, report = rebuild(spec, on_error)
+    return result, report, spec
+
+
+def rebuild(spec: CacheSpec, on_error: OnError) -> tuple[ScanResult, ScanReport]:
+    """Decode the patches of ``spec`` into its cache entry again."""
+    return build_entry(
+        spec.entry,
+        spec.result,
+        spec.fingerprint,
+        patch_size=spec.patch_size,
+        pad_mode=spec.pad_mode,
+        on_error=on_error,
+        n_jobs=default_jobs(spec.n_jobs),
+        progress=spec.progress,
+    )
+
+
+def _check_settings(
+    owner: str, patch_size: int, pad_mode: str, on_error: str, n_jobs: int | None
+) -> None:
+    if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
+        raise invalid_argument("patch_size", owner, "a positive int", patch_size)
+    check_choice("pad_mode", owner, pad_mode, PAD_MODES)
+    check_choice("on_error", owner, on_error, ("skip", "raise"))
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or (n_jobs < 1 and n_jobs != -1)
+    ):
+        raise invalid_argument("n_jobs", owner, "None, -1 or a positive int", n_jobs)
 
 
 class PixelStore:
@@ -144,26 +230,29 @@ def build_entry(
     paths = [result.abspath(i) for i in range(len(result))]
     shape = (len(paths), patch_size, patch_size, 3)
     with _temporary(entry, ".npy") as tmp:
-        np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape).flush()
+        pixels = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
         statuses, details = decode_files(
             paths,
-            str(tmp),
+            pixels.view(np.ndarray),
             patch_size=patch_size,
             pad_mode=pad_mode,
             n_jobs=n_jobs,
             progress=progress,
             stop_on_error=on_error == "raise",
         )
-        del paths
+        del paths, pixels  # unmapped without msync: the page cache holds the pixels
         reasons = [REASONS.get(int(s)) for s in statuses]
         keep = statuses <= PADDED
         padded = statuses[keep] == PADDED
         result = result.drop_failed(reasons, details, on_error)
-        final = tmp if keep.all() else _compacted(entry, tmp, np.flatnonzero(keep))
         report = result.report(padded=int(padded.sum()), verified=True)
-        _write_entry(
-            entry, final, result, padded, report, fingerprint, time.perf_counter() - start
-        )
+        final = tmp if keep.all() else _compacted(entry, tmp, np.flatnonzero(keep))
+        try:
+            _write_entry(
+                entry, final, result, padded, report, fingerprint, time.perf_counter() - start
+            )
+        finally:
+            final.unlink(missing_ok=True)  # moved into place unless writing failed
     return result, report
 
 
@@ -215,7 +304,6 @@ def _compacted(entry: Path, source: Path, keep: npt.NDArray[np.intp]) -> Path:
     )
     for lo in range(0, len(keep), _COPY_BLOCK):
         new[lo : lo + _COPY_BLOCK] = old[keep[lo : lo + _COPY_BLOCK]]
-    new.flush()
     del new, old
     return Path(name)
 

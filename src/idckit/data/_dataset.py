@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -13,11 +13,11 @@ import numpy as np
 import numpy.typing as npt
 
 from idckit._errors import check_choice, invalid_argument
-from idckit.data._cache import PixelStore, build_entry, entry_dir, load_entry
-from idckit.data._decode import PAD_MODES, PadMode, default_jobs
+from idckit.data._cache import CacheSpec, PixelStore, open_tree, rebuild
+from idckit.data._decode import PadMode
 from idckit.data._records import DEFAULT_PATTERN, PatchRecord, compile_pattern
-from idckit.data._report import PatchError, ScanReport
-from idckit.data._scan import OnError, ScanResult, check_root, parse_listing, walk_tree
+from idckit.data._report import ScanReport
+from idckit.data._scan import OnError, ScanResult
 
 if TYPE_CHECKING:  # pragma: no cover
     from keras.utils import PyDataset
@@ -25,20 +25,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _OWNER = "IDCPatchDataset"
 _TARGET_NAMES = ("IDC(-)", "IDC(+)")
-
-
-@dataclass(frozen=True)
-class _CacheSpec:
-    """How a dataset's pixels were (and can again be) decoded into its cache entry."""
-
-    entry: Path
-    result: ScanResult
-    fingerprint: str
-    patch_size: int
-    pad_mode: PadMode
-    n_jobs: int | None
-    progress: bool
-    reused: bool = False
 
 
 class IDCPatchDataset:
@@ -90,7 +76,7 @@ class IDCPatchDataset:
         self._root = ""
         self._report = report
         self._rows: npt.NDArray[np.intp] | None = None
-        self._cache: _CacheSpec | None = None
+        self._cache: CacheSpec | None = None
         self._store = None if images is None else PixelStore(array=_check_images(images, n))
         self._abspaths: npt.NDArray[np.str_] | None = None
 
@@ -136,7 +122,8 @@ class IDCPatchDataset:
             Where the cache goes; ``$IDCKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/idckit`` or
             ``~/.cache/idckit`` when None.
         n_jobs
-            Worker processes for decoding; all cores when None or -1.
+            Decoding threads (OpenCV decodes without holding the GIL); all cores when None
+            or -1.
         progress
             Show progress bars (tqdm) while scanning and decoding.
 
@@ -150,45 +137,26 @@ class IDCPatchDataset:
         >>> import tempfile
         >>> from idckit.datasets import make_synthetic
         >>> tmp = tempfile.mkdtemp()
-        >>> root = make_synthetic(tmp + "/data")  # doctest: +SKIP
-        >>> ds = IDCPatchDataset.from_directory(root, cache_dir=tmp + "/cache")  # doctest: +SKIP
-        >>> ds.images.shape[1:]  # doctest: +SKIP
-        (50, 50, 3)
+        >>> root = make_synthetic(tmp + "/data", n_patients=3, patches_per_patient=20)
+        >>> ds = IDCPatchDataset.from_directory(root, cache_dir=tmp + "/cache", progress=False)
+        >>> ds.images.shape, len(ds.patient_ids)
+        ((60, 50, 50, 3), 3)
         """
-        compiled = compile_pattern(pattern)
-        _check_settings(patch_size, pad_mode, on_error, n_jobs)
-        owner = f"{_OWNER}.from_directory"
-        abs_root = check_root(root, owner)
-        listing = walk_tree(abs_root, progress=progress)
-        fingerprint = listing.fingerprint()
-        entry = entry_dir(cache_dir, abs_root, compiled, patch_size, pad_mode)
-        cached = load_entry(entry, fingerprint)
-        if cached is not None:
-            result, report = cached
-            if on_error == "raise" and report.skipped_files:
-                raise PatchError(*report.skipped_files[0])
-        else:
-            result = parse_listing(listing, compiled, on_error)
-        del listing
-        if len(result) == 0:
-            raise invalid_argument(
-                "root",
-                owner,
-                f"a folder with patches whose names match {compiled.pattern!r}",
-                os.fspath(root),
-                "No patches found: expected files like "
-                "'<patient>/<0|1>/<patient>_idx5_x<X>_y<Y>_class<C>.png'.",
-            )
-        spec = _CacheSpec(
-            entry, result, fingerprint, patch_size, pad_mode, n_jobs, progress, cached is not None
+        result, report, spec = open_tree(
+            root,
+            pattern=compile_pattern(pattern),
+            patch_size=patch_size,
+            pad_mode=pad_mode,
+            on_error=on_error,
+            cache_dir=cache_dir,
+            n_jobs=n_jobs,
+            progress=progress,
         )
-        if cached is None:
-            result, report = _build(spec, on_error)
         return cls._from_result(result, report, spec)
 
     @classmethod
     def _from_result(
-        cls, result: ScanResult, report: ScanReport, spec: _CacheSpec
+        cls, result: ScanResult, report: ScanReport, spec: CacheSpec
     ) -> IDCPatchDataset:
         ds = cls.__new__(cls)
         ds._labels, ds._patients = result.labels, result.patients
@@ -429,7 +397,7 @@ class IDCPatchDataset:
                 raise self._no_pixels()
             return None
         if force or not self._store_ready():
-            result, _ = _build(self._cache, "raise")
+            result, _ = rebuild(self._cache, "raise")
             if len(result) != len(self._cache.result):  # pragma: no cover - drop_failed raised
                 raise RuntimeError("the tree changed while it was being decoded")
             self._store = PixelStore(self._cache.entry / "images.npy")
@@ -480,8 +448,8 @@ class IDCPatchDataset:
         Examples
         --------
         >>> ds = IDCPatchDataset([0, 1], ["a", "b"], images=np.zeros((2, 50, 50, 3), np.uint8))
-        >>> x, y = ds.to_keras(batch_size=2)[0]  # doctest: +SKIP
-        >>> x.shape, y.dtype  # doctest: +SKIP
+        >>> x, y = ds.to_keras(batch_size=2)[0]
+        >>> x.shape, y.dtype
         ((2, 50, 50, 3), dtype('int32'))
         """
         from idckit.data._feed import PatchFeed
@@ -541,31 +509,6 @@ def cache_status(dataset: IDCPatchDataset) -> tuple[Path | None, bool]:
     """Return the cache folder of ``dataset`` (None without one) and whether it was reused."""
     spec = dataset._cache
     return (None, False) if spec is None else (spec.entry, spec.reused)
-
-
-def _build(spec: _CacheSpec, on_error: OnError) -> tuple[ScanResult, ScanReport]:
-    return build_entry(
-        spec.entry,
-        spec.result,
-        spec.fingerprint,
-        patch_size=spec.patch_size,
-        pad_mode=spec.pad_mode,
-        on_error=on_error,
-        n_jobs=default_jobs(spec.n_jobs),
-        progress=spec.progress,
-    )
-
-
-def _check_settings(patch_size: int, pad_mode: str, on_error: str, n_jobs: int | None) -> None:
-    owner = f"{_OWNER}.from_directory"
-    if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
-        raise invalid_argument("patch_size", owner, "a positive int", patch_size)
-    check_choice("pad_mode", owner, pad_mode, PAD_MODES)
-    check_choice("on_error", owner, on_error, ("skip", "raise"))
-    if n_jobs is not None and (
-        isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or (n_jobs < 1 and n_jobs != -1)
-    ):
-        raise invalid_argument("n_jobs", owner, "None, -1 or a positive int", n_jobs)
 
 
 def _int_array(values: npt.ArrayLike, name: str, n: int | None = None) -> npt.NDArray[np.int64]:

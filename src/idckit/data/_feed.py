@@ -22,7 +22,8 @@ def augment_batch(
 ) -> npt.NDArray[np.uint8]:
     """Apply one random symmetry of the square (flips and 90-degree rotations) per patch.
 
-    Vectorised: the batch is split into the 8 groups of patches that share a transform.
+    Vectorised: each pixel is viewed as one opaque item (so the copies move whole pixels),
+    and the batch is split into the 8 groups of patches that share a transform.
 
     Parameters
     ----------
@@ -43,14 +44,19 @@ def augment_batch(
     >>> sorted(out[0].ravel().tolist()) == sorted(batch[0].ravel().tolist())
     True
     """
-    out = np.empty_like(images)
-    kind = rng.integers(0, 8, size=len(images))
-    for k in range(8):
+    batch = np.ascontiguousarray(images)
+    pixel = np.dtype((np.void, batch.shape[-1] * batch.itemsize))
+    items = batch.view(pixel).reshape(batch.shape[:-1])
+    out = np.empty_like(items)
+    kind = rng.integers(0, 8, size=len(batch))
+    for k in range(8):  # bit 2: transpose, bit 0: flip rows, bit 1: flip columns
         sel = np.flatnonzero(kind == k)
         if sel.size:
-            moved = np.rot90(images[sel], k % 4, axes=(1, 2))
-            out[sel] = moved[:, :, ::-1] if k >= 4 else moved
-    return out
+            group = items[sel]
+            group = group.transpose(0, 2, 1) if k & 4 else group
+            group = group[:, ::-1] if k & 1 else group
+            out[sel] = group[:, :, ::-1] if k & 2 else group
+    return out.view(batch.dtype).reshape(batch.shape)
 
 
 class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untyped

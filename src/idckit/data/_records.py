@@ -95,7 +95,7 @@ class PatchRecord:
         text = os.fspath(path)
         compiled = compile_pattern(pattern)
         parsed = parse_name(os.path.basename(text), compiled)
-        label = None if parsed is None else resolve_label(parsed.label, _folder_of(text))
+        label = None if parsed is None else resolve_label(parsed.label, _folder_of(text))[1]
         if parsed is None or label is None:
             raise invalid_argument(
                 "path",
@@ -187,23 +187,24 @@ def parse_name(name: str, pattern: re.Pattern[str] = DEFAULT_PATTERN) -> ParsedN
     return ParsedName(patient, x, y, label)
 
 
-def resolve_label(name_label: int | None, folder: str) -> int | None:
-    """Return the label from a name and class folder; None when they disagree or are absent.
+def resolve_label(name_label: int | None, folder: str) -> tuple[str | None, int | None]:
+    """Return ``(None, label)`` from a name's label and class folder, or ``(reason, None)``.
 
-    A folder named ``0`` or ``1`` is a class folder: a label in the name must agree with it.
-    A name without a label takes the class folder's; other folders leave the name's label.
+    A folder named ``0`` or ``1`` is a class folder: a label in the name must agree with it
+    (else the reason is ``"label_mismatch"``). A name without a label takes the class
+    folder's; without either the reason is ``"no_label"``.
 
     Examples
     --------
     >>> resolve_label(1, "1"), resolve_label(None, "0"), resolve_label(1, "0")
-    (1, 0, None)
+    ((None, 1), (None, 0), ('label_mismatch', None))
     """
     folder_label = int(folder) if folder in ("0", "1") else None
     if name_label is None:
-        return folder_label
+        return (None, folder_label) if folder_label is not None else ("no_label", None)
     if folder_label is not None and folder_label != name_label:
-        return None
-    return name_label
+        return "label_mismatch", None
+    return None, name_label
 
 
 def _folder_of(path: str) -> str:

@@ -10,11 +10,12 @@ tree twice (``IDC_regular_ps50_idx5/`` inside it).
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -22,10 +23,11 @@ from tqdm.auto import tqdm
 
 from idckit._errors import invalid_argument
 from idckit.data._decode import PADDED, REASONS, decode_files, header_status
-from idckit.data._records import _EXPECTED, IMAGE_EXTENSIONS, parse_name
+from idckit.data._records import _EXPECTED, IMAGE_EXTENSIONS, parse_name, resolve_label
 from idckit.data._report import MAX_LISTED, PatchError, ScanReport
 
 OnError = Literal["skip", "raise"]
+_name = operator.attrgetter("name")
 _IGNORED_DIRS = frozenset({"__MACOSX"})
 
 
@@ -80,7 +82,7 @@ def walk_tree(root: str, *, progress: bool = False) -> TreeListing:
             folder, rel = stack.pop()
             try:
                 with os.scandir(folder) as it:
-                    entries = sorted(it, key=lambda e: e.name)
+                    entries = sorted(it, key=_name)
             except OSError:
                 unreadable.append(rel or ".")
                 continue
@@ -113,28 +115,26 @@ def _list_folder(
     subdirs: list[tuple[str, str]] = []
     for entry in entries:
         name = entry.name
-        if name.startswith(".") or name in _IGNORED_DIRS:
-            counts["ignored"] += 1
-            continue
         try:
-            is_dir = entry.is_dir()
-            st = entry.stat()
+            if name[0] == "." or name in _IGNORED_DIRS:
+                pass  # hidden, AppleDouble ._* or __MACOSX: ignored
+            elif entry.is_dir():
+                st = entry.stat()
+                if (st.st_dev, st.st_ino) in visited:
+                    counts["loops"] += 1
+                else:
+                    visited.add((st.st_dev, st.st_ino))
+                    subdirs.append((entry.path, prefix + name))
+                continue
+            elif name[name.rfind(".") :].lower() in IMAGE_EXTENSIONS and entry.is_file():
+                st = entry.stat()
+                relpaths.append(prefix + name)
+                sizes.append(st.st_size)
+                mtimes.append(st.st_mtime_ns)
+                continue
         except OSError:  # a broken link, or a file removed meanwhile
-            counts["ignored"] += 1
-            continue
-        if is_dir:
-            key = (st.st_dev, st.st_ino)
-            if key in visited:
-                counts["loops"] += 1
-            else:
-                visited.add(key)
-                subdirs.append((entry.path, prefix + name))
-        elif os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS and entry.is_file():
-            relpaths.append(prefix + name)
-            sizes.append(st.st_size)
-            mtimes.append(st.st_mtime_ns)
-        else:
-            counts["ignored"] += 1
+            pass
+        counts["ignored"] += 1
     return subdirs
 
 
@@ -231,8 +231,12 @@ def parse_listing(listing: TreeListing, pattern: re.Pattern[str], on_error: OnEr
     for i, rel in enumerate(listing.relpaths):
         folder_path, _, name = rel.rpartition(os.sep)
         parsed = parse_name(name, pattern)
-        reason, label = _label_of(parsed, folder_path.rpartition(os.sep)[2])
-        if reason is not None or parsed is None or label is None:
+        reason, label = (
+            ("bad_name", None)
+            if parsed is None
+            else resolve_label(parsed.label, folder_path.rpartition(os.sep)[2])
+        )
+        if parsed is None or label is None:
             _problem(result, os.path.join(listing.root, rel), reason or "bad_name", on_error)
             continue
         keep.append(i)
@@ -245,18 +249,6 @@ def parse_listing(listing: TreeListing, pattern: re.Pattern[str], on_error: OnEr
         result.y = np.asarray(ys, dtype=np.int64)
         result.labels = np.asarray(labels, dtype=np.int64)
     return _drop_duplicates(result)
-
-
-def _label_of(parsed: Any, folder: str) -> tuple[str | None, int | None]:
-    """Return the label of a parsed name in ``folder``, or the reason it has none."""
-    if parsed is None:
-        return "bad_name", None
-    folder_label = int(folder) if folder in ("0", "1") else None
-    if parsed.label is None:
-        return (None, folder_label) if folder_label is not None else ("no_label", None)
-    if folder_label is not None and folder_label != parsed.label:
-        return "label_mismatch", None
-    return None, int(parsed.label)
 
 
 def _problem(result: ScanResult, path: str, reason: str, on_error: OnError) -> None:

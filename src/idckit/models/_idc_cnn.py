@@ -38,7 +38,7 @@ def _check_convs(convs_per_block: int | Sequence[int], depth: int) -> tuple[int,
     else:
         convs = ()
     valid = len(convs) == depth and all(
-        isinstance(c, numbers.Integral) and not isinstance(c, bool) and c >= 1 for c in convs
+        isinstance(c, numbers.Integral) and not isinstance(c, bool) and int(c) >= 1 for c in convs
     )
     if not valid:
         raise invalid_argument(

@@ -22,7 +22,7 @@ _MAX_COLUMNS = 3
 
 
 def _number(value: Any) -> float:
-    """A float, or NaN for what is not one (CSVLogger writes ``NA`` and vectors as text)."""
+    """Return a float, or NaN for what is not one (CSVLogger writes ``NA`` and vectors as text)."""
     try:
         return float(value)
     except (TypeError, ValueError):

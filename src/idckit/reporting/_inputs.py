@@ -22,12 +22,14 @@ def _column(values: npt.ArrayLike, name: str, owner: str) -> npt.NDArray[np.gene
     return array
 
 
-def binary_labels(y_true: npt.ArrayLike, owner: str) -> npt.NDArray[np.int64]:
+def binary_labels(
+    y_true: npt.ArrayLike, owner: str, name: str = "y_true"
+) -> npt.NDArray[np.int64]:
     """Return ``y_true`` as ``int64`` labels in {0, 1}, shape ``(N,)``."""
-    array = _column(y_true, "y_true", owner)
+    array = _column(y_true, name, owner)
     if array.dtype.kind not in "biuf" or not np.all(np.isin(array, (0, 1))):
         shown = np.unique(array).tolist() if array.dtype.kind in "biufUS" else array.dtype
-        raise invalid_argument("y_true", owner, "labels 0 (IDC-) and 1 (IDC+)", shown)
+        raise invalid_argument(name, owner, "labels 0 (IDC-) and 1 (IDC+)", shown)
     return array.astype(np.int64)
 
 
@@ -52,8 +54,8 @@ def positive_scores(y_prob: npt.ArrayLike, name: str, owner: str) -> npt.NDArray
         if not np.allclose(array.sum(axis=1), 1.0, rtol=0, atol=_ROW_SUM_TOLERANCE):
             rule = "class probabilities whose rows sum to 1"
             raise invalid_argument(name, owner, rule, "rows that do not", "Apply a softmax.")
-        return array[:, 1]
-    return _column(array, name, owner)
+        return np.asarray(array[:, 1], dtype=array.dtype)
+    return np.asarray(_column(array, name, owner), dtype=array.dtype)
 
 
 def same_length(y_true: npt.NDArray[np.generic], other: npt.NDArray[np.generic], name: str,

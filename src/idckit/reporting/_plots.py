@@ -32,13 +32,16 @@ def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axe
 
 
 def confusion_values(report: ClassificationReport, normalize: object) -> npt.NDArray[np.float64]:
-    """The matrix drawn: counts, or each row divided by its total (``"true"``; empty rows 0)."""
+    """Return the matrix drawn: counts, or rows over their totals (``"true"``; empty rows 0)."""
     check_choice("normalize", "plot_confusion_matrix", normalize, (False, "true"))
     counts = report.confusion_matrix.astype(np.float64)
     if normalize is False:
         return counts
     totals = counts.sum(axis=1, keepdims=True)
-    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    normalised: npt.NDArray[np.float64] = np.divide(
+        counts, totals, out=np.zeros_like(counts), where=totals > 0
+    )
+    return normalised
 
 
 def plot_confusion_matrix(

@@ -123,9 +123,11 @@ class ClassificationReport:
             probabilities ``(N, 2)`` (column 1 is P(IDC+)); or hard labels as integers or
             booleans (then ROC-AUC and average precision are None, and so is the threshold).
         threshold
-            IDC(+) is predicted where P(IDC+) >= threshold, in [0, 1]; ignored for hard
-            labels. For ``(N, 2)`` softmax outputs 0.5 agrees with the argmax except on exact
-            ties, which go to IDC(+).
+            IDC(+) is predicted where P(IDC+) >= threshold, in [0, 1] (closed, unlike
+            :class:`~idckit.metrics.StreamingF1`'s: :func:`~idckit.reporting.choose_threshold`
+            may return any score, 0 and 1 included); ignored for hard labels. For ``(N, 2)``
+            softmax outputs 0.5 agrees with the argmax except on exact ties, which go to
+            IDC(+).
         target_names
             Names of class 0 and class 1.
 
@@ -142,12 +144,12 @@ class ClassificationReport:
         """
         owner = f"{_OWNER}.from_predictions"
         labels = binary_labels(y_true, owner)
+        threshold = check_probability("threshold", owner, threshold, open_low=False)
         if is_hard_labels(y_prob_or_pred):
-            predicted = binary_labels(y_prob_or_pred, owner)
+            predicted = binary_labels(y_prob_or_pred, owner, "y_prob_or_pred")
             same_length(labels, predicted, "y_prob_or_pred", owner)
             cm = confusion_counts(labels, predicted, 2)
             return cls(cm, None, target_names=_two_names(target_names, owner))
-        threshold = check_probability("threshold", owner, threshold, open_low=False)
         scores = positive_scores(y_prob_or_pred, "y_prob_or_pred", owner)
         same_length(labels, scores, "y_prob_or_pred", owner)
         cm = confusion_counts(labels, (scores >= threshold).astype(np.int64), 2)
@@ -307,7 +309,7 @@ class ClassificationReport:
     # -- text and plots -------------------------------------------------------------------------
 
     def to_text(self, digits: int = 2) -> str:
-        """The text table of ``sklearn.metrics.classification_report`` plus the extra numbers.
+        """Format the report: ``sklearn.metrics.classification_report``'s table, then the extras.
 
         Examples
         --------

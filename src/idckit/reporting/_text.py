@@ -18,7 +18,7 @@ _EXTRAS = (
 
 
 def _table(data: Mapping[str, Any], names: tuple[str, str], digits: int, width: int) -> str:
-    """The table exactly as ``classification_report(..., digits=digits)`` prints it."""
+    """Format the table exactly as ``classification_report(..., digits=digits)`` prints it."""
     head = "{:>{width}s} " + " {:>9}" * len(_HEADERS)
     row = "{:>{width}s} " + " {:>9.{digits}f}" * 3 + " {:>9}\n"
     text = head.format("", *_HEADERS, width=width) + "\n\n"

@@ -76,8 +76,10 @@ def _load_checkpoint(path: Path) -> Any:
     import keras
 
     import idckit.models  # noqa: F401 - registers idckit's layers for deserialisation
+    from idckit.metrics import StreamingF1
 
-    return keras.saving.load_model(path)
+    # The checkpoint's compile config names StreamingF1 and the fold metrics (_metrics).
+    return keras.saving.load_model(path, custom_objects={"StreamingF1": StreamingF1})
 
 
 def _user_callbacks(settings: FitSettings, fold: int) -> list[Any]:

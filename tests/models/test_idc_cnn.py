@@ -1,0 +1,102 @@
+import keras
+import numpy as np
+import pytest
+
+from idckit.models import loss_for_model
+from idckit.models._idc_cnn import build_idc_cnn
+
+pytestmark = pytest.mark.backend
+
+
+def _filters(model):
+    return [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+
+
+def test_default_architecture():
+    model = build_idc_cnn()
+    assert model.input_shape == (None, 50, 50, 3)
+    assert model.output_shape == (None, 2)
+    assert model.get_layer("preprocessing").mode == "unit"
+    assert _filters(model) == [32, 64, 128, 256]
+    pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
+    assert len(pools) == 3
+    assert model.get_layer("avg_pool").output.shape == (None, 256)
+    assert keras.activations.serialize(model.layers[-1].activation) == "softmax"
+    assert model.layers[-1].dtype_policy.name == "float32"
+    assert not model.compiled
+
+
+def test_width_depth_and_convs_per_block():
+    model = build_idc_cnn((32, 32, 3), 3, width=4, depth=3, convs_per_block=(1, 2, 3))
+    assert _filters(model) == [4, 8, 8, 16, 16, 16]
+    assert model.output_shape == (None, 3)
+    assert "dropout" not in [layer.name for layer in build_idc_cnn(width=4, dropout=0).layers]
+
+
+@pytest.mark.parametrize(("output", "units"), [("softmax", 2), ("sigmoid", 1)])
+def test_uint8_and_float_inputs_give_identical_probabilities(uint8_images, output, units):
+    model = build_idc_cnn(width=4, output=output)
+    from_uint8 = keras.ops.convert_to_numpy(model(uint8_images))
+    from_float = keras.ops.convert_to_numpy(model(uint8_images.astype("float32")))
+    assert from_uint8.shape == (4, units) and from_uint8.dtype == np.float32
+    np.testing.assert_array_equal(from_uint8, from_float)
+    if output == "softmax":
+        np.testing.assert_allclose(from_uint8.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_rescaling_happens_inside_the_model(uint8_images):
+    model = build_idc_cnn(width=4)
+    conv = model.get_layer("block1_1_conv")
+    probe = keras.Model(model.input, conv.output)
+    expected = keras.ops.convert_to_numpy(conv(uint8_images.astype("float32") / 255.0))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(probe(uint8_images)), expected, atol=1e-5
+    )
+
+
+def test_mixed_bfloat16_keeps_a_float32_output_and_restores_the_policy():
+    model = build_idc_cnn(width=4, mixed_precision="mixed_bfloat16")
+    assert model.get_layer("block1_1_conv").compute_dtype == "bfloat16"
+    assert model.layers[-1].compute_dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"input_shape": (50, 50, 1)}, r"Invalid `input_shape` for build_idc_cnn"),
+        ({"input_shape": (4, 4, 3)}, r"sides of at least 8 for depth=4.*smaller `depth`"),
+        ({"num_classes": 1}, r"Invalid `num_classes`.*Received: num_classes=1"),
+        ({"output": "sigmoid", "num_classes": 3}, r"one sigmoid unit"),
+        ({"width": 0}, r"Invalid `width`.*positive int"),
+        ({"depth": True}, r"Invalid `depth`.*positive int"),
+        ({"convs_per_block": (1, 2)}, r"Invalid `convs_per_block`.*4 positive ints"),
+        ({"convs_per_block": 0}, r"Invalid `convs_per_block`"),
+        ({"dropout": 1.0}, r"Invalid `dropout`.*\[0, 1\)"),
+    ],
+)
+def test_invalid_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build_idc_cnn(**kwargs)
+
+
+@pytest.mark.parametrize("output", ["softmax", "sigmoid"])
+def test_a_few_training_steps_reduce_the_loss(separable_batch, seeded, output):
+    x, y = separable_batch
+    model = build_idc_cnn(width=4, depth=3, output=output)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=loss_for_model(model))
+    # batch statistics (training mode): the moving averages lag behind after so few steps
+    losses = model.fit(x, y, batch_size=8, epochs=6, verbose=0).history["loss"]
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_save_and_reload_round_trip(tmp_path, uint8_images):
+    model = build_idc_cnn(width=4)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    again = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(again(uint8_images)),
+        keras.ops.convert_to_numpy(model(uint8_images)),
+        atol=1e-6,
+    )
