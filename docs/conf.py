@@ -27,7 +27,7 @@ import idckit  # noqa: E402 - after the environment above
 # -- Project ---------------------------------------------------------------------------------
 project = "idckit"
 author = "The idckit developers"
-copyright = "The idckit developers"  # noqa: A001 - Sphinx's name for the option
+copyright = "The idckit developers"
 release = idckit.__version__
 version = re.sub(r"(\.dev\d*|rc\d*|a\d*|b\d*)$", "", release)
 

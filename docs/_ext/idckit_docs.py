@@ -30,7 +30,7 @@ import argparse
 import importlib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -115,7 +115,9 @@ def _parser_rst(name: str, parser: argparse.ArgumentParser, level: str) -> list[
     optional = [
         a
         for a in parser._actions
-        if a.option_strings and not isinstance(a, argparse._HelpAction) and a.help != argparse.SUPPRESS
+        if a.option_strings
+        and not isinstance(a, argparse._HelpAction)
+        and a.help != argparse.SUPPRESS
     ]
     for heading, actions in (("Arguments", positional), ("Options", optional)):
         actions = [a for a in actions if not isinstance(a, argparse._SubParsersAction)]
@@ -288,7 +290,7 @@ class MarkdownDirective(SphinxDirective):
     """Include a Keep a Changelog style Markdown file, converted to reStructuredText."""
 
     required_arguments = 1
-    option_spec = {"start-after-title": directives.flag}
+    option_spec: ClassVar[dict[str, Any]] = {"start-after-title": directives.flag}
 
     def run(self) -> list[nodes.Node]:
         relative, absolute = self.env.relfn2path(self.arguments[0])
@@ -374,8 +376,10 @@ def _figure_alt_text(figure: Any) -> str:
     return ", ".join(titles)
 
 
-def figure_scraper(block: Any, block_vars: dict[str, Any], gallery_conf: Any, **kwargs: Any) -> str:
-    """A sphinx-gallery image scraper for ``matplotlib.figure.Figure`` objects made without pyplot.
+def figure_scraper(
+    block: Any, block_vars: dict[str, Any], gallery_conf: Any, **kwargs: Any
+) -> str:
+    """Scrape the ``matplotlib.figure.Figure`` objects made without pyplot, for sphinx-gallery.
 
     idckit's plots build their figures with ``Figure()`` (no global pyplot state), so
     sphinx-gallery's matplotlib scraper, which asks pyplot for its open figures, does not see
@@ -397,7 +401,7 @@ def figure_scraper(block: Any, block_vars: dict[str, Any], gallery_conf: Any, **
             if getattr(value.canvas, "manager", None) is None:  # not a pyplot figure
                 figures.append(value)
     rst = ""
-    for figure, image_path in zip(figures, block_vars["image_path_iterator"]):
+    for figure, image_path in zip(figures, block_vars["image_path_iterator"], strict=False):
         figure.savefig(image_path, **kwargs)
         rst += figure_rst([image_path], gallery_conf["src_dir"], _figure_alt_text(figure))
     return rst
@@ -427,7 +431,7 @@ def _defining_module_doc(name: str, obj: Any) -> list[str] | None:
         try:
             analyzer = ModuleAnalyzer.for_module(module_name)
             analyzer.analyze()
-        except Exception:  # noqa: BLE001 - no source: try the next module
+        except Exception:  # no source (a C module, say): try the next module
             continue
         doc = analyzer.attr_docs.get(("", attr))
         if doc:
@@ -448,11 +452,39 @@ def _document_reexported_data(
         lines[:] = []  # the docstring of the value's type says nothing about the constant
 
 
+def public_name(cls: type) -> str | None:
+    """The public path of a Keras class (``keras.metrics.Metric``, not ``keras.src...``)."""
+    parts = cls.__module__.split(".")
+    if parts[:2] != ["keras", "src"] or len(parts) < 3:
+        return None
+    try:
+        public = importlib.import_module(f"keras.{parts[2]}")
+    except ImportError:
+        return None
+    return (
+        f"keras.{parts[2]}.{cls.__name__}" if getattr(public, cls.__name__, None) is cls else None
+    )
+
+
+def _clean_bases(app: Sphinx, name: str, obj: Any, options: Any, bases: list[Any]) -> None:
+    """Show "Bases:" only for real base classes, by their public names.
+
+    ``object`` is dropped, and Keras classes are named as users import them
+    (``keras.metrics.Metric`` rather than ``keras.src.metrics.metric.Metric``).
+    """
+    if object in bases:
+        bases.remove(object)
+    for index, base in enumerate(bases):
+        if isinstance(base, type) and (public := public_name(base)):
+            bases[index] = public
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     """Register the directives, the docstring validation and their options."""
     app.add_config_value("idckit_cli_strict", True, "env", types=(bool, int))
     app.add_config_value("idckit_validation_checks", set(), "env", types=(set, frozenset, list))
     app.add_config_value("idckit_validation_exclude", [], "env", types=(list, tuple))
+    app.connect("autodoc-process-bases", _clean_bases)
     app.connect("autodoc-process-docstring", _document_reexported_data, priority=300)
     app.connect("autodoc-process-docstring", _validate_docstring, priority=400)
     app.add_directive("idckit-cli", CLIDirective)

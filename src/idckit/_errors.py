@@ -1,7 +1,7 @@
 """One template for errors people can act on (see STYLE.md, "Errors people can act on").
 
 Every message names the argument, states the rule, echoes what was received and, when there is
-one, adds the remedy: ``Invalid `threshold` for StreamingF1: expected a float in (0, 1].
+one, adds the remedy: ``Invalid `threshold` for StreamingF1: expected a float in (0, 1).
 Received: threshold=1.``
 """
 
@@ -35,8 +35,8 @@ def invalid_argument(
 
     Examples
     --------
-    >>> str(invalid_argument("threshold", "StreamingF1", "a float in (0, 1]", 1))
-    'Invalid `threshold` for StreamingF1: expected a float in (0, 1]. Received: threshold=1.'
+    >>> str(invalid_argument("threshold", "StreamingF1", "a float in (0, 1)", 1))
+    'Invalid `threshold` for StreamingF1: expected a float in (0, 1). Received: threshold=1.'
     """
     message = f"Invalid `{name}` for {owner}: expected {rule}. Received: {name}={received!r}."
     if remedy:

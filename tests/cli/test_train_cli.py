@@ -95,6 +95,7 @@ def trained(tmp_path_factory):
     return base, argv
 
 
+@pytest.mark.slow
 def test_train_writes_a_finished_run_and_evaluates_the_test_data(trained, capsys):
     base, argv = trained
     assert main(argv) == 0
@@ -109,19 +110,22 @@ def test_train_writes_a_finished_run_and_evaluates_the_test_data(trained, capsys
     assert config["lr_schedule"] == "cosine" and config["optimizer"]["class_name"] == "AdamW"
 
 
+@pytest.mark.slow
 def test_train_again_without_resume_is_refused_in_one_line(trained, capsys):
-    base, argv = trained
+    _, argv = trained
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--resume" in err
 
 
+@pytest.mark.slow
 def test_resume_with_other_settings_names_them(trained, capsys):
-    base, argv = trained
+    _, argv = trained
     assert main([*argv[:-2], "--resume", "--epochs", "2"]) == 2
     assert "epochs: stored 1, now 2" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_evaluate_json_prints_exactly_one_object_with_the_documented_keys(trained, capsys):
     base, _ = trained
     capsys.readouterr()
@@ -143,6 +147,7 @@ def test_evaluate_json_prints_exactly_one_object_with_the_documented_keys(traine
     assert test_report["confusion_matrix"] == summary["confusion_matrix"]
 
 
+@pytest.mark.slow
 def test_evaluate_out_writes_text_report_and_plots(trained, capsys):
     base, _ = trained
     out = base / "eval"
@@ -154,6 +159,7 @@ def test_evaluate_out_writes_text_report_and_plots(trained, capsys):
         assert (out / name).is_file()
 
 
+@pytest.mark.slow
 def test_predict_writes_the_documented_columns(trained, capsys):
     base, _ = trained
     target = base / "preds.csv"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -136,3 +138,16 @@ def test_subsets_share_the_cache_and_pickle_without_pixels(hostile, cache_dir):
     assert len(pickle.dumps(sub)) < ds.images[rows].nbytes
     clone = pickle.loads(pickle.dumps(sub))
     np.testing.assert_array_equal(clone.images, sub.images)
+
+
+def test_files_left_by_a_killed_build_are_removed(hostile, cache_dir):
+    entry = cache_status(_open(hostile["root"], cache_dir))[0]
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    stale = entry / f"{dead}-abc.tmp.npy"
+    stale.write_bytes(b"half a cache")
+    live = entry / f"{os.getpid()}-abc.tmp.npy"
+    live.write_bytes(b"another build of this process")
+    (entry / "meta.json").unlink()
+    _open(hostile["root"], cache_dir)
+    assert not stale.exists() and live.exists()

@@ -97,6 +97,7 @@ def test_bad_batch_size_is_a_clear_error(batch_size):
         _indexed(4).to_keras(batch_size=batch_size)
 
 
+@pytest.mark.backend
 def test_model_fit_accepts_the_feed():
     import keras
 

@@ -32,7 +32,7 @@ def as_labels(y, num_classes, form):
 def streamed(draw, prediction_form):
     """Labels, predicted classes, the model output that yields them, weights and batch cuts."""
     num_classes = 2 if prediction_form != "scores" else draw(st.integers(2, 4))
-    n = draw(st.integers(1, 40))
+    n = draw(st.integers(1, 30))
     classes = st.lists(st.integers(0, num_classes - 1), min_size=n, max_size=n)
     y_true, y_pred = np.array(draw(classes)), np.array(draw(classes))
     threshold = draw(st.sampled_from(THRESHOLDS))
@@ -51,7 +51,7 @@ def streamed(draw, prediction_form):
         weights = np.array(draw(st.lists(st.integers(0, 8), min_size=n, max_size=n))) / 4
         if not weights.any():
             weights[0] = 1.0  # scikit-learn rejects all-zero weights
-    cuts = sorted(draw(st.lists(st.integers(1, max(n - 1, 1)), max_size=4, unique=True)))
+    cuts = sorted(draw(st.lists(st.integers(1, max(n - 1, 1)), max_size=3, unique=True)))
     positive_class = draw(st.integers(0, num_classes - 1))
     return num_classes, y_true, y_pred, output, weights, cuts, threshold, positive_class
 

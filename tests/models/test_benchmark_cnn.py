@@ -32,7 +32,9 @@ def test_rescaling_happens_inside_the_model(uint8_images):
     conv = model.get_layer("conv")
     probe = keras.Model(model.input, conv.output)
     expected = keras.ops.convert_to_numpy(conv(uint8_images.astype("float32") / 255.0))
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(probe(uint8_images)), expected, atol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(probe(uint8_images)), expected, atol=1e-5
+    )
 
 
 def test_options():

@@ -23,7 +23,11 @@ def reference(images: np.ndarray, mode: str) -> np.ndarray:
 
 @pytest.mark.parametrize("mode", ["unit", "tf", "caffe", "torch", "none"])
 @settings(max_examples=15, deadline=None)
-@given(images=arrays(np.uint8, st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 6), st.just(3))))
+@given(
+    images=arrays(
+        np.uint8, st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 6), st.just(3))
+    )
+)
 def test_modes_match_keras_imagenet_utils(mode, images):
     got = keras.ops.convert_to_numpy(ImagePreprocessing(mode)(images))
     assert got.dtype == np.float32

@@ -16,9 +16,7 @@ def test_softmax_gives_sparse_categorical_cross_entropy():
 
 
 def test_sigmoid_gives_binary_cross_entropy():
-    model = build_transfer_model(
-        "vgg16", weights=None, input_shape=(32, 32, 3), output="sigmoid"
-    )
+    model = build_transfer_model("vgg16", weights=None, input_shape=(32, 32, 3), output="sigmoid")
     loss = loss_for_model(model)
     assert isinstance(loss, keras.losses.BinaryCrossentropy)
     probs = np.array([[0.9], [0.4]], dtype="float32")

@@ -77,7 +77,9 @@ def test_aliases_point_into_the_registry():
 
 @pytest.mark.parametrize("name", ["alexnet", "", 3])
 def test_unknown_backbone_lists_the_known_ones(name):
-    with pytest.raises(ValueError, match=r"Invalid `backbone` for build_transfer_model: .*'vgg19'"):
+    with pytest.raises(
+        ValueError, match=r"Invalid `backbone` for build_transfer_model: .*'vgg19'"
+    ):
         resolve_backbone(name)
 
 

@@ -59,8 +59,14 @@ def test_builders_use_the_policy_and_keep_a_float32_output(flag, compute, uint8_
 def test_mixed_transfer_model_trains_a_step(separable_batch):
     x, y = separable_batch
     model = build_transfer_model(
-        "vgg16", weights=None, input_shape=(32, 32, 3), mixed_precision="mixed_bfloat16"
+        "mobilenet",
+        weights=None,
+        input_shape=(32, 32, 3),
+        freeze="all",
+        resize_to=40,
+        mixed_precision="mixed_bfloat16",
     )
+    assert model.get_layer("resize").compute_dtype == "bfloat16"
     assert model.get_layer("preprocessing").compute_dtype == "bfloat16"
     model.compile(optimizer="adam", loss=loss_for_model(model))
     loss = model.train_on_batch(x[:4, :32, :32], y[:4])

@@ -51,7 +51,10 @@ def test_default_head_is_the_capstones():
     model = build_transfer_model("vgg16", weights=None, input_shape=SMALL)
     kinds = [type(layer).__name__ for layer in model.layers[3:]]
     assert kinds == ["Flatten", "Dense", "BatchNormalization", "Dropout"] * 1 + [
-        "Dense", "BatchNormalization", "Dropout", "Dense"
+        "Dense",
+        "BatchNormalization",
+        "Dropout",
+        "Dense",
     ]
     dense = model.get_layer("head_dense_1")
     assert dense.units == 64
@@ -68,9 +71,7 @@ def test_custom_head():
     assert model.get_layer("head_dense_1").kernel_regularizer is None
 
 
-@pytest.mark.parametrize(
-    ("freeze", "n_frozen"), [(6, 6), (0, 0), (None, 0), ("all", 19)]
-)
+@pytest.mark.parametrize(("freeze", "n_frozen"), [(6, 6), (0, 0), (None, 0), ("all", 19)])
 def test_frozen_layer_counts(freeze, n_frozen):
     model = build_transfer_model("vgg16", weights=None, input_shape=SMALL, freeze=freeze)
     flags = frozen_flags(model)
@@ -152,8 +153,10 @@ def test_explicit_resize_and_no_resize(record_constructor):
         ({"weights": None, "freeze": 20}, r"at most the backbone's 19 layers"),
         ({"weights": None, "resize_to": 0}, r"Invalid `resize_to`.*positive int"),
         ({"weights": None, "resize_to": (1, 2, 3)}, r"Invalid `resize_to`"),
-        ({"weights": None, "input_shape": (20, 20, 3), "resize_to": None},
-         r"VGG16 to see at least 32x32 pixels, got 20x20.*resize_to='auto'"),
+        (
+            {"weights": None, "input_shape": (20, 20, 3), "resize_to": None},
+            r"VGG16 to see at least 32x32 pixels, got 20x20.*resize_to='auto'",
+        ),
         ({"weights": None, "head": {"units": (8,)}}, r"Invalid `head`.*HeadConfig"),
         ({"weights": None, "mixed_precision": "float64"}, r"Invalid `mixed_precision`"),
     ],

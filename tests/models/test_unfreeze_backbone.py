@@ -9,9 +9,7 @@ pytestmark = pytest.mark.backend
 
 @pytest.fixture
 def frozen_model() -> keras.Model:
-    return build_transfer_model(
-        "mobilenet", weights=None, input_shape=(32, 32, 3), freeze="all"
-    )
+    return build_transfer_model("mobilenet", weights=None, input_shape=(32, 32, 3), freeze="all")
 
 
 def flags(model):
@@ -54,7 +52,9 @@ def test_trainable_weights_grow_after_recompiling(frozen_model):
 
 @pytest.mark.parametrize("n_layers", [0, -1, 10_000, 2.0, True])
 def test_invalid_n_layers(frozen_model, n_layers):
-    with pytest.raises(ValueError, match=r"Invalid `n_layers` for unfreeze_backbone: .*None or an int in \[1, "):
+    with pytest.raises(
+        ValueError, match=r"Invalid `n_layers` for unfreeze_backbone: .*None or an int in \[1, "
+    ):
         unfreeze_backbone(frozen_model, n_layers=n_layers)
 
 

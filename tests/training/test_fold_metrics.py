@@ -43,7 +43,11 @@ def test_history_names_are_stable():
 def test_every_optimizer_spec_gives_a_fresh_optimizer():
     import keras
 
-    for spec in ("adam", {"class_name": "SGD", "config": {"momentum": 0.2}}, keras.optimizers.RMSprop):
+    for spec in (
+        "adam",
+        {"class_name": "SGD", "config": {"momentum": 0.2}},
+        keras.optimizers.RMSprop,
+    ):
         first, second = make_optimizer(spec), make_optimizer(spec)
         assert isinstance(first, keras.optimizers.Optimizer) and first is not second
 
@@ -56,8 +60,12 @@ def test_an_optimizer_instance_is_refused_because_folds_need_fresh_ones():
 
 
 def test_cosine_decay_starts_at_the_rate_and_ends_at_zero():
-    optimizer = with_cosine_decay(make_optimizer({"class_name": "AdamW", "config": {"learning_rate": 0.01}}), 10)
-    schedule = optimizer.learning_rate if callable(optimizer.learning_rate) else optimizer._learning_rate
+    optimizer = with_cosine_decay(
+        make_optimizer({"class_name": "AdamW", "config": {"learning_rate": 0.01}}), 10
+    )
+    schedule = (
+        optimizer.learning_rate if callable(optimizer.learning_rate) else optimizer._learning_rate
+    )
     assert float(schedule(0)) == pytest.approx(0.01)
     assert float(schedule(10)) == pytest.approx(0.0, abs=1e-8)
     assert type(optimizer).__name__ == "AdamW"

@@ -59,7 +59,9 @@ def test_any_group_splitter_is_accepted():
 def test_a_splitter_that_mixes_patients_is_refused():
     patients, labels = _cohort(7, 2)  # 42 patches: folds of 14 cut patients in two
     ignored = pytest.warns(UserWarning, match="groups parameter is ignored")
-    refused = pytest.raises(ValueError, match=r"both training and validation.*StratifiedGroupKFold")
+    refused = pytest.raises(
+        ValueError, match=r"both training and validation.*StratifiedGroupKFold"
+    )
     with ignored, refused:
         make_splits(patients, labels, 3, splitter=KFold(n_splits=3))
 

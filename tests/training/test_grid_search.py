@@ -16,14 +16,16 @@ def searched(tiny_dataset, tmp_path_factory):
     return trainer.grid_search(tiny_dataset, grid), out
 
 
+@pytest.mark.slow
 def test_rows_are_ranked_by_mean_validation_f1(searched):
     result, _ = searched
     means = [row["mean_f1_pos"] for row in result.rows]
     assert means == sorted(means, reverse=True)
-    assert [row["rank"] for row in result.rows][0] == 1
+    assert result.rows[0]["rank"] == 1
     assert result.best_params == result.rows[0]["params"]
 
 
+@pytest.mark.slow
 def test_each_combination_is_a_cross_validated_run_with_its_settings(searched):
     result, out = searched
     by_params = {json.dumps(row["params"], sort_keys=True): row for row in result.rows}
@@ -40,8 +42,9 @@ def test_each_combination_is_a_cross_validated_run_with_its_settings(searched):
         assert row["std_balanced_accuracy"] == summary["balanced_accuracy"]["std"]
 
 
+@pytest.mark.slow
 def test_table_and_files(searched):
-    result, out = searched
+    _, out = searched
     saved = json.loads((out / "grid.json").read_text())
     assert saved["ranked_by"] == "mean_f1_pos" and len(saved["rows"]) == 2
     lines = (out / "grid.txt").read_text().splitlines()

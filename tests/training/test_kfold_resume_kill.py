@@ -75,18 +75,23 @@ def test_a_killed_run_resumes_without_retraining_finished_folds(tmp_path, tiny_r
     assert [row["epoch"] for row in history] == ["1", "2", "3"]
     assert history[: len(before_kill)] == before_kill
     # The optimizer state came back with the checkpoint: its step count spans all 3 epochs.
-    import idckit.models  # noqa: F401 - registers idckit's layers
+    import idckit.models  # registers idckit's layers
     import idckit.training._metrics  # noqa: F401 - registers the fold metrics
-    from idckit.metrics import StreamingF1  # noqa: F401 - registers StreamingF1
+    from idckit.metrics import StreamingF1
 
-    model = keras.saving.load_model(run / "fold_2" / "model.keras")
+    model = keras.saving.load_model(
+        run / "fold_2" / "model.keras", custom_objects={"StreamingF1": StreamingF1}
+    )
     train_patches = sum(1 for p in (tiny_root).glob("*/*/*.png")
                         if p.parts[-3] in _train_patients(run, 2))  # fmt: skip
     steps = -(-train_patches // 16)
     assert int(model.optimizer.iterations) == 3 * steps
     assert (run / "report.json").is_file()
-    leftovers = [p.name for p in run.rglob("*") if p.name.startswith((".tmp-", "checkpoint-",
-                                                                       "best-", "state.json"))]
+    leftovers = [
+        p.name
+        for p in run.rglob("*")
+        if p.name.startswith((".tmp-", "checkpoint-", "best-", "state.json"))
+    ]
     assert leftovers == []
 
 

@@ -226,6 +226,7 @@ def build_entry(
     Patches that fail to decode are skipped (``on_error="skip"``) or raise ``PatchError``.
     """
     entry.mkdir(parents=True, exist_ok=True)
+    _remove_stale(entry)
     start = time.perf_counter()
     paths = [result.abspath(i) for i in range(len(result))]
     shape = (len(paths), patch_size, patch_size, 3)
@@ -297,8 +298,7 @@ def _write_entry(
 def _compacted(entry: Path, source: Path, keep: npt.NDArray[np.intp]) -> Path:
     """Copy the rows ``keep`` of ``source`` into a new ``.npy`` (failed rows are dropped)."""
     old = np.load(source, mmap_mode="r")
-    fd, name = tempfile.mkstemp(dir=entry, suffix=".tmp.npy")
-    os.close(fd)
+    name = _new_temporary(entry, ".npy")
     new = np.lib.format.open_memmap(
         name, mode="w+", dtype=np.uint8, shape=(len(keep), *old.shape[1:])
     )
@@ -311,13 +311,38 @@ def _compacted(entry: Path, source: Path, keep: npt.NDArray[np.intp]) -> Path:
 @contextmanager
 def _temporary(folder: Path, suffix: str) -> Iterator[Path]:
     """Yield a temporary file name in ``folder``; remove it afterwards unless moved."""
-    fd, name = tempfile.mkstemp(dir=folder, suffix=".tmp" + suffix)
-    os.close(fd)
-    path = Path(name)
+    path = _new_temporary(folder, suffix)
     try:
         yield path
     finally:
         path.unlink(missing_ok=True)
+
+
+def _new_temporary(folder: Path, suffix: str) -> Path:
+    """Create an empty temporary file named after this process (see :func:`_remove_stale`)."""
+    fd, name = tempfile.mkstemp(dir=folder, prefix=f"{os.getpid()}-", suffix=".tmp" + suffix)
+    os.close(fd)
+    return Path(name)
+
+
+def _remove_stale(folder: Path) -> None:
+    """Remove temporary files left by builds whose process is gone (killed mid-build)."""
+    for path in folder.glob("*-*.tmp*"):
+        pid = path.name.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else (or not checkable here)
+        return True
+    return True
 
 
 def _npy_shape(path: Path) -> tuple[int, ...] | None:

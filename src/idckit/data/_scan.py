@@ -306,7 +306,10 @@ def scan_tree(
         )  # fmt: skip
         statuses = codes.tolist()
     else:
-        checked = [header_status(p, patch_size) for p in tqdm(paths, disable=not progress)]
+        checked = [
+            header_status(p, patch_size)
+            for p in tqdm(paths, desc="reading headers", unit=" files", disable=not progress)
+        ]
         statuses = [s for s, _ in checked]
         details = [d for _, d in checked]
     reasons = [REASONS.get(int(s)) for s in statuses]

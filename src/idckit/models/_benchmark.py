@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import keras
 
 from idckit._errors import invalid_argument
 from idckit.models._head import OutputActivation, check_output, output_layer
-from idckit.models._inputs import check_input_shape, image_input
+from idckit.models._inputs import check_input_shape, image_input, is_int
 from idckit.models._precision import policy_scope
 from idckit.models._preprocessing import ImagePreprocessing
 
@@ -57,13 +56,13 @@ def build_benchmark_cnn(
     --------
     >>> import numpy as np
     >>> model = build_benchmark_cnn()
-    >>> model(np.zeros((4, 50, 50, 3), dtype="uint8")).shape
+    >>> model.predict(np.zeros((4, 50, 50, 3), dtype="uint8"), verbose=0).shape
     (4, 2)
     """
     shape = check_input_shape(input_shape, _OWNER)
     check_output(num_classes, output, _OWNER)
     for arg, value in (("filters", filters), ("kernel_size", kernel_size)):
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        if not is_int(value) or value < 1:
             raise invalid_argument(arg, _OWNER, "a positive int", value)
     if kernel_size > min(shape[:2]):
         raise invalid_argument(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
 import keras
 
 from idckit._errors import invalid_argument
+from idckit.models._inputs import is_int
 
 _OWNER = "unfreeze_backbone"
 
@@ -16,8 +15,11 @@ def find_backbone(model: keras.Model, owner: str = _OWNER) -> keras.Model:
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     if len(nested) != 1:
         raise invalid_argument(
-            "model", owner, "a model with exactly one nested backbone model "
-            f"(as built by build_transfer_model), found {len(nested)}", model.name,
+            "model",
+            owner,
+            "a model with exactly one nested backbone model "
+            f"(as built by build_transfer_model), found {len(nested)}",
+            model.name,
         )
     return nested[0]
 
@@ -61,8 +63,7 @@ def unfreeze_backbone(
     total = len(backbone.layers)
     if n_layers is None:
         n_layers = total
-    valid = isinstance(n_layers, numbers.Integral) and not isinstance(n_layers, bool)
-    if not valid or not 1 <= n_layers <= total:
+    if not is_int(n_layers) or not 1 <= n_layers <= total:
         raise invalid_argument(
             "n_layers", _OWNER, f"None or an int in [1, {total}] (the backbone's layers)", n_layers
         )

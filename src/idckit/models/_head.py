@@ -9,6 +9,7 @@ from typing import Any, Literal
 import keras
 
 from idckit._errors import check_choice, invalid_argument
+from idckit.models._inputs import is_int
 
 OutputActivation = Literal["softmax", "sigmoid"]
 Pooling = Literal["flatten", "avg", "max"]
@@ -56,7 +57,7 @@ class HeadConfig:
 
     def __post_init__(self) -> None:
         units = tuple(self.units) if isinstance(self.units, (list, tuple)) else None
-        if units is None or not all(_is_int(u) and u > 0 for u in units):
+        if units is None or not all(is_int(u) and u > 0 for u in units):
             raise invalid_argument("units", "HeadConfig", "a tuple of positive ints", self.units)
         object.__setattr__(self, "units", units)
         if not _is_real(self.dropout) or not 0 <= self.dropout < 1:
@@ -64,10 +65,6 @@ class HeadConfig:
         if not _is_real(self.l2) or self.l2 < 0:
             raise invalid_argument("l2", "HeadConfig", "a float >= 0", self.l2)
         check_choice("pooling", "HeadConfig", self.pooling, ("flatten", "avg", "max"))
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _is_real(value: Any) -> bool:
@@ -98,7 +95,7 @@ def apply_head(features: Any, head: HeadConfig) -> Any:
 
 def check_output(num_classes: int, output: str, owner: str) -> None:
     """Validate ``num_classes`` and ``output`` together (a sigmoid output is binary)."""
-    if not _is_int(num_classes) or num_classes < 2:
+    if not is_int(num_classes) or num_classes < 2:
         raise invalid_argument("num_classes", owner, "an int >= 2", num_classes)
     check_choice("output", owner, output, ("softmax", "sigmoid"))
     if output == "sigmoid" and num_classes != 2:
@@ -112,6 +109,6 @@ def check_output(num_classes: int, output: str, owner: str) -> None:
 
 
 def output_layer(num_classes: int, output: OutputActivation) -> keras.layers.Dense:
-    """The one place an idckit model declares its output activation (always float32)."""
+    """Return the output layer: the one place a model declares its activation (float32)."""
     units = 1 if output == "sigmoid" else num_classes
     return keras.layers.Dense(units, activation=output, dtype="float32", name=OUTPUT_LAYER_NAME)

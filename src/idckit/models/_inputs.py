@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import keras
 
@@ -13,12 +13,15 @@ from idckit._errors import invalid_argument
 INPUT_NAME = "image"
 
 
+def is_int(value: object) -> TypeGuard[int]:
+    """Return whether ``value`` is an integer (numpy integers too) and not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_input_shape(input_shape: Sequence[int], owner: str) -> tuple[int, int, int]:
     """Return ``input_shape`` as ``(height, width, 3)`` or raise the standard error."""
     shape = tuple(input_shape) if isinstance(input_shape, (list, tuple)) else ()
-    valid = len(shape) == 3 and all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in shape
-    )
+    valid = len(shape) == 3 and all(is_int(s) and s > 0 for s in shape)
     if not valid or shape[2] != 3:
         raise invalid_argument(
             "input_shape", owner, "(height, width, 3) with positive ints (RGB)", input_shape
@@ -27,5 +30,5 @@ def check_input_shape(input_shape: Sequence[int], owner: str) -> tuple[int, int,
 
 
 def image_input(shape: tuple[int, int, int]) -> Any:
-    """A float32 ``keras.Input``: uint8 batches convert exactly, 0-255 floats pass unchanged."""
+    """Return a float32 ``keras.Input``: uint8 batches convert exactly, 0-255 floats pass."""
     return keras.Input(shape=shape, dtype="float32", name=INPUT_NAME)

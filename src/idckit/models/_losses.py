@@ -37,7 +37,9 @@ def loss_for_model(model: keras.Model) -> keras.losses.Loss:
     layer = model.layers[-1] if getattr(model, "layers", None) else None
     if not isinstance(layer, keras.layers.Dense):
         raise invalid_argument(
-            "model", _OWNER, "a model whose last layer is a Dense output layer",
+            "model",
+            _OWNER,
+            "a model whose last layer is a Dense output layer",
             getattr(model, "name", model),
         )
     activation = keras.activations.serialize(layer.activation)
@@ -46,6 +48,9 @@ def loss_for_model(model: keras.Model) -> keras.losses.Loss:
     if activation == "sigmoid" and layer.units == 1:
         return keras.losses.BinaryCrossentropy()
     raise invalid_argument(
-        "model", _OWNER, "an output layer of softmax over >= 2 units or one sigmoid unit, "
-        f"got {activation!r} over {layer.units} units", model.name,
+        "model",
+        _OWNER,
+        "an output layer of softmax over >= 2 units or one sigmoid unit, "
+        f"got {activation!r} over {layer.units} units",
+        model.name,
     )

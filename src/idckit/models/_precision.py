@@ -48,7 +48,7 @@ def precision_policy(policy: str = "mixed_float16") -> Iterator[None]:
 
 
 def policy_scope(mixed_precision: bool | str, owner: str) -> AbstractContextManager[None]:
-    """The scope a builder runs in: ``False`` -> no change, ``True`` -> ``"mixed_float16"``."""
+    """Return the scope a builder runs in: ``False`` -> none, ``True`` -> mixed_float16."""
     if mixed_precision is False:
         return nullcontext()
     if mixed_precision is True:
@@ -56,6 +56,8 @@ def policy_scope(mixed_precision: bool | str, owner: str) -> AbstractContextMana
     if mixed_precision in ("mixed_float16", "mixed_bfloat16"):
         return precision_policy(mixed_precision)
     raise invalid_argument(
-        "mixed_precision", owner, "False, True, 'mixed_float16' or 'mixed_bfloat16'",
+        "mixed_precision",
+        owner,
+        "False, True, 'mixed_float16' or 'mixed_bfloat16'",
         mixed_precision,
     )

@@ -76,7 +76,7 @@ class ImagePreprocessing(keras.layers.Layer):  # type: ignore[misc]  # keras is 
         return x
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-        """Same shape as the input."""
+        """Return the input shape: normalisation keeps it."""
         return input_shape
 
     def get_config(self) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import os
 from collections.abc import Sequence
 from typing import Literal
@@ -12,7 +11,7 @@ import keras
 from idckit._errors import invalid_argument
 from idckit.models._head import HeadConfig, OutputActivation, apply_head, check_output
 from idckit.models._head import output_layer as _output_layer
-from idckit.models._inputs import check_input_shape, image_input
+from idckit.models._inputs import check_input_shape, image_input, is_int
 from idckit.models._precision import policy_scope
 from idckit.models._preprocessing import ImagePreprocessing
 from idckit.models._registry import BackboneSpec, resolve_backbone
@@ -90,14 +89,17 @@ def build_transfer_model(
     --------
     >>> import numpy as np
     >>> model = build_transfer_model("vgg16", weights=None, input_shape=(32, 32, 3))
-    >>> model(np.zeros((2, 32, 32, 3), dtype="uint8")).shape
+    >>> model.predict(np.zeros((2, 32, 32, 3), dtype="uint8"), verbose=0).shape
     (2, 2)
     """
     key, spec = resolve_backbone(backbone, _OWNER)
     if keras.backend.backend() in spec.unsupported_backends:
         raise invalid_argument(
-            "backbone", _OWNER, f"a backbone that runs on the {keras.backend.backend()!r} "
-            "backend (keras.applications does not support this one there)", backbone,
+            "backbone",
+            _OWNER,
+            f"a backbone that runs on the {keras.backend.backend()!r} "
+            "backend (keras.applications does not support this one there)",
+            backbone,
         )
     shape = check_input_shape(input_shape, _OWNER)
     check_output(num_classes, output, _OWNER)
@@ -127,7 +129,10 @@ def _check_weights(weights: Weights) -> str | None:
     if isinstance(weights, (str, os.PathLike)) and os.path.isfile(weights):
         return os.fspath(weights)
     raise invalid_argument(
-        "weights", _OWNER, "'imagenet', None or the path of an existing weights file", weights,
+        "weights",
+        _OWNER,
+        "'imagenet', None or the path of an existing weights file",
+        weights,
         "Save one with `backbone.save_weights('backbone.weights.h5')`.",
     )
 
@@ -135,7 +140,7 @@ def _check_weights(weights: Weights) -> str | None:
 def _backbone_size(
     size: tuple[int, int], spec: BackboneSpec, weights: str | None, resize_to: ResizeTo
 ) -> tuple[int, int]:
-    """The (height, width) the backbone sees, after checking it against the spec."""
+    """Return the (height, width) the backbone sees, checked against its spec."""
     needs_imagenet_size = weights == "imagenet" and bool(spec.imagenet_sizes)
     if resize_to == "auto":
         if needs_imagenet_size:
@@ -146,27 +151,30 @@ def _backbone_size(
     target = size if resize_to is None else _parse_resize(resize_to)
     if min(target) < spec.min_size:
         raise invalid_argument(
-            "resize_to", _OWNER,
+            "resize_to",
+            _OWNER,
             f"{spec.constructor} to see at least {spec.min_size}x{spec.min_size} pixels, "
-            f"got {target[0]}x{target[1]}", resize_to,
+            f"got {target[0]}x{target[1]}",
+            resize_to,
             f"Pass resize_to='auto' or resize_to={spec.min_size}.",
         )
     if needs_imagenet_size and (target[0] != target[1] or target[0] not in spec.imagenet_sizes):
         raise invalid_argument(
-            "resize_to", _OWNER,
+            "resize_to",
+            _OWNER,
             f"a square side in {spec.imagenet_sizes}: {spec.constructor}'s ImageNet weights "
-            f"need one, got {target[0]}x{target[1]}", resize_to,
+            f"need one, got {target[0]}x{target[1]}",
+            resize_to,
             "Pass resize_to='auto', or weights=None to train from scratch.",
         )
     return target
 
 
 def _parse_resize(resize_to: int | tuple[int, int]) -> tuple[int, int]:
-    sides = (resize_to, resize_to) if isinstance(resize_to, numbers.Integral) else resize_to
-    valid = isinstance(sides, (tuple, list)) and len(sides) == 2 and all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in sides
-    )
-    if not valid or isinstance(resize_to, bool):
+    sides = (resize_to, resize_to) if is_int(resize_to) else resize_to
+    if not (isinstance(sides, (tuple, list)) and len(sides) == 2) or not all(
+        is_int(s) and s > 0 for s in sides
+    ):
         raise invalid_argument(
             "resize_to", _OWNER, "'auto', None, a positive int or (height, width)", resize_to
         )
@@ -174,8 +182,7 @@ def _parse_resize(resize_to: int | tuple[int, int]) -> tuple[int, int]:
 
 
 def _check_freeze_type(freeze: Freeze) -> None:
-    ok_int = isinstance(freeze, numbers.Integral) and not isinstance(freeze, bool) and freeze >= 0
-    if not (freeze is None or freeze == "all" or ok_int):
+    if not (freeze is None or freeze == "all" or (is_int(freeze) and freeze >= 0)):
         raise invalid_argument("freeze", _OWNER, "an int >= 0, 'all' or None", freeze)
 
 
@@ -186,7 +193,10 @@ def _freeze(base: keras.Model, freeze: Freeze) -> None:
     n_layers = 0 if freeze is None else int(freeze)
     if n_layers > len(base.layers):
         raise invalid_argument(
-            "freeze", _OWNER, f"at most the backbone's {len(base.layers)} layers", freeze,
+            "freeze",
+            _OWNER,
+            f"at most the backbone's {len(base.layers)} layers",
+            freeze,
             "Use freeze='all' to freeze the whole backbone.",
         )
     for layer in base.layers[:n_layers]:

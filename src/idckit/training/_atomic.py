@@ -76,14 +76,17 @@ def atomic_write_text(path: os.PathLike[str] | str, text: str) -> Path:
 
 
 def atomic_write_json(path: os.PathLike[str] | str, obj: Any) -> Path:
-    r"""Write ``obj`` as indented JSON to ``path`` atomically.
+    """Write ``obj`` as indented JSON to ``path`` atomically.
 
     Examples
     --------
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
-    >>> atomic_write_json(folder / "c.json", {"a": 1}).read_text()
-    '{\\n  "a": 1\\n}\\n'
+    >>> print(atomic_write_json(folder / "c.json", {"a": 1}).read_text())
+    {
+      "a": 1
+    }
+    <BLANKLINE>
     """
     return atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=True) + "\n")
 

@@ -56,6 +56,7 @@ class FoldState:
 
 def write_history_csv(path: Path, history: dict[str, list[float]]) -> None:
     """Write ``history`` as CSV: an ``epoch`` column (from 1), then one column per key."""
+
     def order(key: str) -> tuple[bool, int, str]:
         base = key.removeprefix("val_")
         rank = _SHOWN.index(base) if base in _SHOWN else len(_SHOWN)

@@ -169,9 +169,14 @@ def finish_fold(
         seconds=state.seconds,
     )
     atomic_write_json(fold_dir / "metrics.json", result.to_dict())
+    forget_checkpoints(fold_dir)
+    return result
+
+
+def forget_checkpoints(fold_dir: Path) -> None:
+    """Remove the epoch checkpoints and ``state.json`` of a finished fold."""
     (fold_dir / "state.json").unlink(missing_ok=True)
     remove_stale_files(fold_dir, keep=set())
-    return result
 
 
 def _plot_curves(fold_dir: Path) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from idckit._errors import invalid_argument
 from idckit.training._predictions import Predictions
 
 
@@ -52,6 +53,8 @@ def report_for(predictions: Predictions, threshold: float) -> Any:
     """Build the :class:`~idckit.reporting.ClassificationReport` of labelled predictions."""
     from idckit.reporting import ClassificationReport
 
+    if predictions.labels is None:
+        raise invalid_argument("dataset", "KFoldTrainer", "patches with known labels", None)
     return ClassificationReport.from_predictions(
         predictions.labels, predictions.prob_idc, threshold=threshold
     )

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import numpy as np
 
@@ -16,11 +16,17 @@ from idckit._errors import check_choice, invalid_argument
 from idckit.training._callbacks import RunClock
 from idckit.training._config import dataset_fingerprint, describe_callable, json_safe
 from idckit.training._distribute import check_strategy
-from idckit.training._fold import CallbackSpec, FitSettings, train_fold
+from idckit.training._fold import CallbackSpec, FitSettings, forget_checkpoints, train_fold
 from idckit.training._metrics import OptimizerSpec
 from idckit.training._outputs import finish_run, load_result, write_evaluation
 from idckit.training._predictions import Predictions
-from idckit.training._recipes import ClassWeight, Recipe, get_recipe
+from idckit.training._recipes import (
+    ClassWeight,
+    LRSchedule,
+    Recipe,
+    ThresholdObjective,
+    get_recipe,
+)
 from idckit.training._results import CrossValidationResult, FoldResult
 from idckit.training._run_dir import FoldSplit, RunDir
 from idckit.training._splits import Splitter, check_splits, make_splits
@@ -109,7 +115,7 @@ class KFoldTrainer:
         epochs: int = 10,
         batch_size: int = 64,
         optimizer: OptimizerSpec = "adam",
-        lr_schedule: str = "constant",
+        lr_schedule: LRSchedule = "constant",
         class_weight: ClassWeight = "balanced",
         augment: Any = False,
         callbacks: CallbackSpec = None,
@@ -118,7 +124,7 @@ class KFoldTrainer:
         out_dir: os.PathLike[str] | str | None = None,
         resume: bool = False,
         splitter: Splitter | None = None,
-        threshold_objective: str = "f1",
+        threshold_objective: ThresholdObjective = "f1",
         min_recall: float = 0.9,
         strategy: Any = None,
         verbose: int = 1,
@@ -198,7 +204,7 @@ class KFoldTrainer:
             batch_size=batch_size or int(config["batch_size"]),
             seed=int(config["seed"]),
             out_dir=run.path,
-            threshold_objective=result.threshold_objective,
+            threshold_objective=cast(ThresholdObjective, result.threshold_objective),
             verbose=0,
         )
         trainer.result_ = result
@@ -218,7 +224,7 @@ class KFoldTrainer:
         """Return what ``config.json`` records: every setting that shapes the results."""
         model = self.model_config if self.model_config is not None else self.build_model
         weights = self.class_weight
-        return json_safe(
+        config: dict[str, Any] = json_safe(
             {
                 "model": describe_callable(model),
                 "n_splits": self.n_splits,
@@ -236,6 +242,7 @@ class KFoldTrainer:
                 "dataset": dataset_fingerprint(dataset),
             }
         )
+        return config
 
     def fit(self, dataset: Any) -> CrossValidationResult:
         """Train every fold on ``dataset`` and choose the threshold; returns the result.
@@ -291,6 +298,7 @@ class KFoldTrainer:
 
         if run.fold_done(k):
             self._say(f"fold {k}/{clock.n_folds}: finished earlier, not retrained")
+            forget_checkpoints(run.fold_dir(k))  # left over if killed just after metrics.json
             return FoldResult.from_dict(read_json(run.metrics_path(k)))
         train, val = dataset.subset(list(train_patients)), dataset.subset(list(val_patients))
         self._say(

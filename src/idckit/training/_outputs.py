@@ -15,21 +15,23 @@ from idckit.training._atomic import (
 )
 from idckit.training._inference import flat_metrics, report_for
 from idckit.training._predictions import Predictions
+from idckit.training._recipes import ThresholdObjective
 from idckit.training._results import CrossValidationResult, FoldResult
 from idckit.training._run_dir import RunDir
 
 
-def _choose_threshold(oof: Predictions, objective: str, min_recall: float) -> float:
+def _choose_threshold(oof: Predictions, objective: ThresholdObjective, min_recall: float) -> float:
     from idckit.reporting import choose_threshold
 
-    chosen = choose_threshold(oof.labels, oof.prob_idc, objective=objective, min_recall=min_recall)
-    return float(getattr(chosen, "threshold", chosen))
+    if oof.labels is None:  # pragma: no cover - fold predictions always carry labels
+        raise invalid_argument("dataset", "KFoldTrainer", "patches with known labels", None)
+    return choose_threshold(oof.labels, oof.prob_idc, objective, min_recall=min_recall)
 
 
 def finish_run(
     run: RunDir,
     folds: tuple[FoldResult, ...],
-    objective: str,
+    objective: ThresholdObjective,
     min_recall: float,
     say: Callable[[str], None],
 ) -> CrossValidationResult:

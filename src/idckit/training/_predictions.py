@@ -68,7 +68,14 @@ class Predictions:
         columns = [c for c in _COLUMNS if c != "label" or self.labels is not None]
         labels = self.labels if self.labels is not None else [None] * len(self)
         rows = (
-            [path_, patient, int(x), int(y), *([int(lab)] if lab is not None else []), repr(float(p))]
+            [
+                path_,
+                patient,
+                int(x),
+                int(y),
+                *([int(lab)] if lab is not None else []),
+                repr(float(p)),
+            ]
             for path_, patient, x, y, lab, p in zip(
                 self.paths, self.patients, self.x, self.y, labels, self.prob_idc, strict=True
             )

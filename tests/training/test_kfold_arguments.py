@@ -1,0 +1,42 @@
+"""KFoldTrainer's argument checks and errors that need no training."""
+
+import pytest
+
+from idckit.training import KFoldTrainer, model_builder
+
+
+def test_unfinished_or_missing_runs_cannot_be_loaded(tmp_path):
+    with pytest.raises(ValueError, match=r"expected a finished run directory.*resume=True"):
+        KFoldTrainer.from_run_dir(tmp_path)
+
+
+def test_using_an_unfitted_trainer_is_a_clear_error(tiny_dataset):
+    with pytest.raises(ValueError, match=r"Call fit\(dataset\) first"):
+        KFoldTrainer(model_builder("benchmark")).predict(tiny_dataset)
+
+
+def test_too_many_folds_for_the_data_is_a_clear_error(tiny_dataset, tmp_path):
+    trainer = KFoldTrainer(model_builder("benchmark"), n_splits=8, out_dir=tmp_path / "r")
+    with pytest.raises(ValueError, match=r"patients with IDC\(\+\) patches \(7\)"):
+        trainer.fit(tiny_dataset)
+    assert not (tmp_path / "r" / "config.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_splits": 1}, "Invalid `n_splits`.*integer >= 2"),
+        ({"epochs": 0}, "Invalid `epochs`"),
+        ({"batch_size": 2.5}, "Invalid `batch_size`"),
+        ({"lr_schedule": "step"}, "Invalid `lr_schedule`.*'cosine'"),
+        ({"class_weight": {1: 2.0}}, r"Invalid `class_weight`.*\{0: w0, 1: w1\}"),
+        ({"threshold_objective": "auc"}, "Invalid `threshold_objective`"),
+        ({"verbose": 3}, "Invalid `verbose`"),
+        ({"patience": 0}, "Invalid `patience`"),
+        ({"seed": -1}, "Invalid `seed`"),
+        ({"strategy": "mirrored"}, "Invalid `strategy`.*tf.distribute.Strategy"),
+    ],
+)
+def test_bad_arguments_are_refused_up_front(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        KFoldTrainer(model_builder("benchmark"), **kwargs)
