@@ -59,6 +59,18 @@ def test_model_builder_builds_fresh_models_by_name():
     assert transfer.count_params() > 1_000_000
 
 
+def test_idc_cnn_is_looked_up_when_built(monkeypatch):
+    from idckit import models
+
+    calls = []
+    monkeypatch.setattr(models, "build_idc_cnn", lambda **kw: calls.append(kw) or "model",
+                        raising=False)  # fmt: skip
+    assert model_builder("idc_cnn", width=16)() == "model" and calls == [{"width": 16}]
+    monkeypatch.delattr(models, "build_idc_cnn")
+    with pytest.raises(ValueError, match=r"has no idckit\.models\.build_idc_cnn"):
+        model_builder("idc_cnn")()
+
+
 def test_model_builder_rejects_a_non_name():
     with pytest.raises(ValueError, match="Invalid `name` for model_builder"):
         model_builder("")

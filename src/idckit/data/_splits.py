@@ -46,7 +46,7 @@ _CRUZ_ROA_TEST = """
 16550 9250 9347 14081 12826 13460 10276 10273 14189 9181 13687 10286 10255 10301 9125
 """
 
-#: The patient split of Cruz-Roa et al. 2014 [1]_, reused by Janowczyk & Madabhushi 2016 [2]_:
+#: The patient split of Cruz-Roa et al. (2014), reused by Janowczyk & Madabhushi (2016):
 #: ``"train"`` (84 patient ids), ``"validation"`` (29) and ``"test"`` (49), as strings.
 CRUZ_ROA_2014: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -69,7 +69,7 @@ def named_patient_split(name: str) -> Mapping[str, tuple[str, ...]]:
     ----------
     name
         One of :data:`NAMED_SPLITS` (case and ``_``/``-`` are ignored), e.g.
-        ``"cruz-roa-2014"``: the train/validation/test patients of Cruz-Roa et al. 2014 [1]_.
+        ``"cruz-roa-2014"``: the train/validation/test patients of Cruz-Roa et al. (2014).
 
     Returns
     -------

@@ -112,6 +112,16 @@ def counts_from_confusion(
 ) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]:
     """Per-class true positives, false positives and false negatives of a confusion matrix.
 
+    Parameters
+    ----------
+    confusion
+        A square ``(C, C)`` confusion matrix, rows true classes, columns predicted classes.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(tp, fp, fn)``, each of shape ``(C,)``.
+
     Examples
     --------
     >>> tp, fp, fn = counts_from_confusion([[5, 1], [2, 3]])
@@ -220,7 +230,20 @@ def precision_from_confusion(
 ) -> float | npt.NDArray[np.float64]:
     """Precision from a confusion matrix, as ``sklearn.metrics.precision_score`` computes it.
 
-    Parameters and averaging are those of :func:`f1_from_confusion`.
+    Parameters
+    ----------
+    confusion
+        A square ``(C, C)`` confusion matrix, rows true classes, columns predicted classes.
+    average
+        ``"binary"`` (the score of ``positive_class``), ``None`` (one score per class),
+        ``"macro"``, ``"weighted"`` or ``"micro"``, as in :func:`f1_from_confusion`.
+    positive_class
+        The class scored when ``average="binary"``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The precision; an array of shape ``(C,)`` when ``average`` is None.
 
     Examples
     --------
@@ -237,7 +260,20 @@ def recall_from_confusion(
 ) -> float | npt.NDArray[np.float64]:
     """Recall from a confusion matrix, as ``sklearn.metrics.recall_score`` computes it.
 
-    Parameters and averaging are those of :func:`f1_from_confusion`.
+    Parameters
+    ----------
+    confusion
+        A square ``(C, C)`` confusion matrix, rows true classes, columns predicted classes.
+    average
+        ``"binary"`` (the score of ``positive_class``), ``None`` (one score per class),
+        ``"macro"``, ``"weighted"`` or ``"micro"``, as in :func:`f1_from_confusion`.
+    positive_class
+        The class scored when ``average="binary"``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The recall; an array of shape ``(C,)`` when ``average`` is None.
 
     Examples
     --------

@@ -68,6 +68,7 @@ def plot_confusion_matrix(
     Returns
     -------
     matplotlib.figure.Figure
+        The figure holding the heat map (the one of ``ax`` when given).
 
     Examples
     --------

@@ -13,6 +13,7 @@ from typing import Any, TextIO, cast
 import numpy as np
 
 from idckit._errors import check_choice, invalid_argument
+from idckit.training._atomic import read_json
 from idckit.training._callbacks import RunClock
 from idckit.training._config import dataset_fingerprint, describe_callable, json_safe
 from idckit.training._distribute import check_strategy
@@ -294,8 +295,6 @@ class KFoldTrainer:
         self, run: RunDir, dataset: Any, k: int, train_patients: Any, val_patients: Any,
         clock: RunClock,
     ) -> FoldResult:  # fmt: skip
-        from idckit.training._atomic import read_json
-
         if run.fold_done(k):
             self._say(f"fold {k}/{clock.n_folds}: finished earlier, not retrained")
             forget_checkpoints(run.fold_dir(k))  # left over if killed just after metrics.json

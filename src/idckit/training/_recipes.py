@@ -133,6 +133,7 @@ RECIPES: Mapping[str, Recipe] = MappingProxyType(
         "cpu": Recipe(
             name="cpu",
             model="idc_cnn",
+            model_kwargs={"width": 16, "depth": 4},
             n_splits=5,
             epochs=10,
             batch_size=64,
