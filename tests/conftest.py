@@ -21,3 +21,9 @@ def real_data_root() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"real patches not found at {REAL_DATA} (set IDCKIT_REAL_DATA)")
     return REAL_DATA
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Keep decode caches of every test out of the user's ~/.cache/idckit."""
+    monkeypatch.setenv("IDCKIT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "idckit-cache"))

@@ -40,7 +40,11 @@ _EXPORTS: dict[str, str] = {
     # training (imports Keras)
     "CrossValidationResult": "idckit.training",
     "FoldResult": "idckit.training",
+    "GridSearchResult": "idckit.training",
     "KFoldTrainer": "idckit.training",
+    "Predictions": "idckit.training",
+    "Recipe": "idckit.training",
+    "get_recipe": "idckit.training",
 }
 
 __all__ = sorted(_EXPORTS)  # noqa: PLE0605 - built from the mapping above, kept sorted

@@ -17,10 +17,10 @@ def test_default_architecture():
     assert model.input_shape == (None, 50, 50, 3)
     assert model.output_shape == (None, 2)
     assert model.get_layer("preprocessing").mode == "unit"
-    assert _filters(model) == [32, 64, 128, 256]
+    assert _filters(model) == [16, 32, 64, 128]
     pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
     assert len(pools) == 3
-    assert model.get_layer("avg_pool").output.shape == (None, 256)
+    assert model.get_layer("avg_pool").output.shape == (None, 128)
     assert keras.activations.serialize(model.layers[-1].activation) == "softmax"
     assert model.layers[-1].dtype_policy.name == "float32"
     assert not model.compiled

@@ -5,8 +5,8 @@ import keras
 import numpy as np
 import pytest
 
-from idckit.models import ALIASES, BACKBONES, BackboneSpec, ImagePreprocessing
-from idckit.models._registry import resolve_backbone
+from idckit.models import BACKBONES, BackboneSpec, ImagePreprocessing
+from idckit.models._registry import ALIASES, resolve_backbone
 
 pytestmark = pytest.mark.backend
 
@@ -93,3 +93,13 @@ def test_capstone_backbones_constraints():
     assert BACKBONES["mobilenet"].imagenet_sizes == (128, 160, 192, 224)
     assert BACKBONES["nasnetmobile"].imagenet_sizes == (224,)
     assert BACKBONES["nasnetlarge"].imagenet_sizes == (331,)
+
+
+def test_public_names_import_and_are_documented():
+    import idckit.models
+
+    assert list(idckit.models.__all__) == sorted(idckit.models.__all__)
+    for name in idckit.models.__all__:
+        obj = getattr(idckit.models, name)
+        if name != "BACKBONES":  # a read-only mapping: documented in the registry module
+            assert obj.__doc__ and obj.__doc__.strip(), name

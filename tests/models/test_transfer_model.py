@@ -2,8 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from idckit.models import ALIASES, BACKBONES, HeadConfig, build_transfer_model, loss_for_model
+from idckit.models import BACKBONES, HeadConfig, build_transfer_model, loss_for_model
 from idckit.models._finetune import find_backbone
+from idckit.models._registry import ALIASES
 
 pytestmark = pytest.mark.backend
 

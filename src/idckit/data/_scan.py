@@ -29,6 +29,7 @@ from idckit.data._report import MAX_LISTED, PatchError, ScanReport
 OnError = Literal["skip", "raise"]
 _name = operator.attrgetter("name")
 _IGNORED_DIRS = frozenset({"__MACOSX"})
+_SUFFIXES = tuple(sorted(IMAGE_EXTENSIONS))
 
 
 @dataclass
@@ -118,6 +119,12 @@ def _list_folder(
         try:
             if name[0] == "." or name in _IGNORED_DIRS:
                 pass  # hidden, AppleDouble ._* or __MACOSX: ignored
+            elif _is_image_name(name) and entry.is_file():
+                st = entry.stat()
+                relpaths.append(prefix + name)
+                sizes.append(st.st_size)
+                mtimes.append(st.st_mtime_ns)
+                continue
             elif entry.is_dir():
                 st = entry.stat()
                 if (st.st_dev, st.st_ino) in visited:
@@ -126,16 +133,14 @@ def _list_folder(
                     visited.add((st.st_dev, st.st_ino))
                     subdirs.append((entry.path, prefix + name))
                 continue
-            elif name[name.rfind(".") :].lower() in IMAGE_EXTENSIONS and entry.is_file():
-                st = entry.stat()
-                relpaths.append(prefix + name)
-                sizes.append(st.st_size)
-                mtimes.append(st.st_mtime_ns)
-                continue
         except OSError:  # a broken link, or a file removed meanwhile
             pass
         counts["ignored"] += 1
     return subdirs
+
+
+def _is_image_name(name: str) -> bool:
+    return name.endswith(_SUFFIXES) or name[name.rfind(".") :].lower() in IMAGE_EXTENSIONS
 
 
 @dataclass

@@ -24,11 +24,10 @@ from idckit.models._head import HeadConfig
 from idckit.models._losses import loss_for_model
 from idckit.models._precision import precision_policy
 from idckit.models._preprocessing import ImagePreprocessing
-from idckit.models._registry import ALIASES, BACKBONES, BackboneSpec
+from idckit.models._registry import BACKBONES, BackboneSpec
 from idckit.models._transfer import build_transfer_model
 
 __all__ = [
-    "ALIASES",
     "BACKBONES",
     "BackboneSpec",
     "HeadConfig",

@@ -52,7 +52,7 @@ def build_idc_cnn(
     input_shape: Sequence[int] = (50, 50, 3),
     num_classes: int = 2,
     *,
-    width: int = 32,
+    width: int = 16,
     depth: int = 4,
     convs_per_block: int | Sequence[int] = 1,
     dropout: float = 0.3,

@@ -154,6 +154,16 @@ MODEL_NAMES = ("benchmark", "idc_cnn", "vgg16", "vgg19", "mobilenet", "nasnet")
 def get_recipe(name: str) -> Recipe:
     """Look up a recipe in :data:`RECIPES`.
 
+    Parameters
+    ----------
+    name
+        A recipe name, one of the keys of :data:`RECIPES` (``"seed"``, ``"cpu"``).
+
+    Returns
+    -------
+    Recipe
+        The recipe's frozen settings.
+
     Examples
     --------
     >>> get_recipe("cpu").model
