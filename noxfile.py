@@ -24,6 +24,7 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
 PYTEST = ("pytest", "-p", "no:cacheprovider")
+LINT_PATHS = ("src", "tests", "benchmarks", "examples", "docs", "noxfile.py")
 QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
 
 
@@ -56,9 +57,9 @@ def tests_gpu(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("-e", ".[lint,test]")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "examples", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "examples", "noxfile.py")
+    session.install("-e", ".[lint,test,docs]")
+    session.run("ruff", "check", *LINT_PATHS)
+    session.run("ruff", "format", "--check", *LINT_PATHS)
     session.run("mypy")
 
 
@@ -67,7 +68,14 @@ def docs(session: nox.Session) -> None:
     session.install("-e", ".[docs]")
     build = os.path.join("docs", "_build", "html")
     session.run(
-        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", build, *session.posargs,
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        "docs",
+        build,
+        *session.posargs,
         env={**QUIET_TF, "MPLBACKEND": "Agg"},
     )
 

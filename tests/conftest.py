@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,15 @@ def real_data_root() -> Path:
     return REAL_DATA
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Keep decode caches of every test out of the user's ~/.cache/idckit."""
-    monkeypatch.setenv("IDCKIT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "idckit-cache"))
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep every decode cache the tests build (subprocesses included) out of ~/.cache/idckit."""
+    if "IDCKIT_CACHE_DIR" not in os.environ:
+        config._idckit_cache = tempfile.mkdtemp(prefix="idckit-test-cache-")  # type: ignore[attr-defined]
+        os.environ["IDCKIT_CACHE_DIR"] = config._idckit_cache  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    cache = getattr(config, "_idckit_cache", None)
+    if cache:
+        shutil.rmtree(cache, ignore_errors=True)
+        os.environ.pop("IDCKIT_CACHE_DIR", None)

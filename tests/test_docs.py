@@ -190,3 +190,13 @@ def test_the_front_page_example_runs(tmp_path):
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "IDC(+)" in run.stdout and (tmp_path / "confusion_matrix.png").is_file()
+
+
+def test_readme_example_is_the_front_page_example():
+    """The README's example is the tested front-page snippet, character for character."""
+    text = (DOCS / "index.rst").read_text(encoding="utf-8")
+    block = re.search(r"\.\. code-block:: python\n\n((?:   .*\n|\n)+)", text).group(1)
+    front = "\n".join(line[3:] for line in block.splitlines()).strip()
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```python\n(.*?)```", readme, re.S).group(1).strip()
+    assert example == front

@@ -14,7 +14,7 @@ True
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0.dev0"
 
@@ -29,7 +29,11 @@ _EXPORTS: dict[str, str] = {
     "make_synthetic": "idckit.datasets",
     # models (import Keras)
     "build_benchmark_cnn": "idckit.models",
+    "HeadConfig": "idckit.models",
+    "ImagePreprocessing": "idckit.models",
     "build_transfer_model": "idckit.models",
+    "loss_for_model": "idckit.models",
+    "precision_policy": "idckit.models",
     "unfreeze_backbone": "idckit.models",
     # metrics (import Keras)
     "StreamingF1": "idckit.metrics",
@@ -47,10 +51,7 @@ _EXPORTS: dict[str, str] = {
     "get_recipe": "idckit.training",
 }
 
-__all__ = sorted(_EXPORTS)  # noqa: PLE0605 - built from the mapping above, kept sorted
-
-if TYPE_CHECKING:  # pragma: no cover - static imports for type checkers and IDEs
-    pass
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
