@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from idckit.cli._runs import json_line, load_dataset, one_line_errors
+from idckit.cli._runs import json_line, load_dataset, one_line_errors, postprocessing_line
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -14,7 +14,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "evaluate",
         help="evaluate a finished run's fold ensemble on a data set",
         description="Evaluate the fold models of a finished run as an ensemble (mean "
-        "probability) at the run's threshold, chosen on its out-of-fold predictions.",
+        "probability) at the run's threshold, chosen on its out-of-fold predictions, with "
+        "the run's test-time augmentation and spatial smoothing settings.",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a finished `idckit train` run")
     parser.add_argument("data_dir", metavar="DATA_DIR", help="tree of patch PNGs")
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         f"threshold {summary['threshold']:.4f} (chosen on the run's out-of-fold predictions); "
         f"{summary['n_patches']} patches from {summary['n_patients']} patients"
     )
+    print(f"post-processing (as the run was trained): {postprocessing_line(trainer)}")
     if args.out:
         print(f"report, predictions and plots written to {args.out}")
     return 0

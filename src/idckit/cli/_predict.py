@@ -14,7 +14,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "predict",
         help="write per-patch P(IDC+) of a finished run's fold ensemble",
         description="Predict P(IDC+) for every patch with the fold models of a finished run "
-        "(mean probability). Columns: path, patient, x, y, label (when known), prob_idc.",
+        "(mean probability), with the run's test-time augmentation and spatial smoothing "
+        "settings. Columns: path, patient, x, y, label (when known), prob_idc.",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a finished `idckit train` run")
     parser.add_argument("data_dir", metavar="DATA_DIR", help="tree of patch PNGs")

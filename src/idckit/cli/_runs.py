@@ -30,6 +30,22 @@ def load_dataset(path: str | os.PathLike[str], cache_dir: str | None = None) -> 
     return IDCPatchDataset.from_directory(path, cache_dir=cache_dir)
 
 
+def postprocessing_line(trainer: Any) -> str:
+    """Describe a trainer's test-time augmentation and spatial smoothing in a few words.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> postprocessing_line(SimpleNamespace(tta=True, smoothing=None))
+    'TTA (8 dihedral transforms), no spatial smoothing'
+    """
+    tta = "TTA (8 dihedral transforms)" if trainer.tta else "no TTA"
+    smoothing = trainer.smoothing
+    if smoothing is None:
+        return f"{tta}, no spatial smoothing"
+    return f"{tta}, spatial smoothing alpha {smoothing.alpha:g} radius {smoothing.radius}"
+
+
 def json_line(payload: dict[str, Any]) -> str:
     """Serialise ``payload`` as one strict JSON object (NaN becomes null)."""
 

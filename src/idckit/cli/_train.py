@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
 
 from idckit.cli._main import CLIError
 from idckit.cli._runs import load_dataset, one_line_errors
+from idckit.inference._spatial import SpatialSmoothing
 from idckit.training._recipes import MODEL_NAMES, RECIPES, Recipe, get_recipe
 
 _NOT_TRANSFER = ("benchmark", "idc_cnn")
@@ -35,6 +37,25 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--weights", metavar="imagenet|none|PATH", help="backbone weights (transfer models)"
     )
+    parser.add_argument(
+        "--tta",
+        action=argparse.BooleanOptionalAction,
+        help="test-time augmentation: average P(IDC+) over the 8 flips/rotations of each patch "
+        "(default: the recipe's)",
+    )
+    parser.add_argument(
+        "--smooth",
+        type=float,
+        metavar="ALPHA",
+        help="spatial smoothing: blend each P(IDC+) with the mean of the patient's neighbouring "
+        "patches with weight ALPHA in [0, 1]; 0 turns it off (default: the recipe's)",
+    )
+    parser.add_argument(
+        "--smooth-radius",
+        type=int,
+        metavar="R",
+        help="neighbourhood of --smooth in grid cells (default: the recipe's, else 1)",
+    )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="default: 0")
     parser.add_argument("--resume", action="store_true", help="continue a killed run")
     parser.add_argument("--test-data", metavar="DIR", help="held-out patients to evaluate on")
@@ -52,6 +73,27 @@ def _weights(value: str) -> str | None:
     return value
 
 
+def _smoothing(args: argparse.Namespace, recipe: Recipe) -> SpatialSmoothing | None:
+    """Return the recipe's smoothing with ``--smooth``/``--smooth-radius`` applied."""
+    current, alpha, radius = recipe.smoothing, args.smooth, args.smooth_radius
+    if alpha is not None and not 0 <= alpha <= 1:
+        raise CLIError(f"--smooth must be in [0, 1] (0: off); got {alpha}")
+    if radius is not None and radius < 1:
+        raise CLIError(f"--smooth-radius must be >= 1; got {radius}")
+    if alpha == 0:
+        return None
+    if alpha is None and radius is None:
+        return current
+    if alpha is None and current is None:
+        raise CLIError("--smooth-radius needs --smooth ALPHA (the recipe does not smooth)")
+    base = current or SpatialSmoothing()
+    return dataclasses.replace(
+        base,
+        alpha=base.alpha if alpha is None else alpha,
+        radius=base.radius if radius is None else radius,
+    )
+
+
 def recipe_from_args(args: argparse.Namespace) -> Recipe:
     """Return the recipe named by ``--recipe`` with the explicit flags applied over it.
 
@@ -66,7 +108,9 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         if model in _NOT_TRANSFER:
             raise CLIError(f"--weights applies to transfer backbones, not to --model {model}")
         kwargs["weights"] = _weights(args.weights)
-    changes.update(model=model, model_kwargs=kwargs)
+    changes.update(model=model, model_kwargs=kwargs, smoothing=_smoothing(args, recipe))
+    if args.tta is not None:
+        changes["tta"] = args.tta
     for flag, field in (("folds", "n_splits"), ("epochs", "epochs"), ("batch_size", "batch_size")):
         value = getattr(args, flag)
         if value is not None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from idckit.inference._spatial import SpatialSmoothing
 from idckit.training._atomic import atomic_save, atomic_write_json
 from idckit.training._callbacks import (
     FoldCheckpoint,
@@ -21,6 +22,7 @@ from idckit.training._distribute import strategy_scope
 from idckit.training._inference import (
     dataset_predictions,
     flat_metrics,
+    postprocess,
     predict_probability,
     report_for,
 )
@@ -52,6 +54,8 @@ class FitSettings:
     strategy: Any
     verbose: int
     stream: TextIO | None
+    tta: bool = False
+    smoothing: SpatialSmoothing | None = None
 
 
 def _class_weight(settings: FitSettings, train: Any) -> dict[int, float] | None:
@@ -146,10 +150,15 @@ def finish_fold(
     settings: FitSettings, model: Any, fold: int, train: Any, val: Any, fold_dir: Path,
     state: FoldState,
 ) -> FoldResult:  # fmt: skip
-    """Restore the best weights, save model, predictions, curves; ``metrics.json`` last."""
+    """Restore the best weights, save model, predictions, curves; ``metrics.json`` last.
+
+    The validation predictions (and so the out-of-fold predictions and the fold metrics) are
+    post-processed as at test time: test-time augmentation and spatial smoothing when set.
+    """
     model.load_weights(fold_dir / str(state.best_weights))
     atomic_save(fold_dir / "model.keras", model.save)
-    prob = predict_probability([model], val, settings.batch_size)
+    prob = predict_probability([model], val, settings.batch_size, tta=settings.tta)
+    prob = postprocess(prob, val, settings.smoothing)
     predictions = dataset_predictions(val, prob)
     predictions.to_csv(fold_dir / "val_predictions.csv")
     write_history_csv(fold_dir / "history.csv", state.history)

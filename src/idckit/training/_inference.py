@@ -1,4 +1,4 @@
-"""Inference shared by folds, ``evaluate`` and ``predict``: P(IDC+) and flat report metrics."""
+"""Inference shared by folds, ``evaluate`` and ``predict``: ensemble P(IDC+), flat metrics."""
 
 from __future__ import annotations
 
@@ -9,30 +9,39 @@ import numpy as np
 import numpy.typing as npt
 
 from idckit._errors import invalid_argument
+from idckit.inference._spatial import SpatialSmoothing
 from idckit.training._predictions import Predictions
 
+_BATCHES_PER_READ = 16  # pixels read from the cache per step: 16 batches
 
-def positive_probability(output: Any) -> npt.NDArray[np.float64]:
-    """P(IDC+) from a model's output: column 1 of a softmax ``(N, C)``, or a sigmoid ``(N, 1)``.
 
-    Examples
-    --------
-    >>> positive_probability(np.array([[0.3, 0.7]])).tolist()
-    [0.7]
-    >>> positive_probability(np.array([[0.2]])).tolist()
-    [0.2]
+def predict_probability(
+    models: Sequence[Any], dataset: Any, batch_size: int, *, tta: bool = False
+) -> npt.NDArray[np.float64]:
+    """Mean P(IDC+) of ``models`` (an ensemble) for every patch of ``dataset``, in order.
+
+    Pixels are read a block of batches at a time (:meth:`IDCPatchDataset.load_images`) and
+    every model predicts each block, with the 8-way dihedral test-time augmentation if ``tta``.
     """
-    array = np.asarray(output, dtype=np.float64)
-    if array.ndim == 2 and array.shape[1] >= 2:
-        return np.ascontiguousarray(array[:, 1])
-    return array.reshape(-1)
+    from idckit.inference import predict_proba
+
+    total = np.zeros(len(dataset), dtype=np.float64)
+    block = batch_size * _BATCHES_PER_READ
+    for start in range(0, len(dataset), block):
+        rows = np.arange(start, min(start + block, len(dataset)))
+        images = dataset.load_images(rows)
+        for model in models:
+            total[rows] += predict_proba(model, images, tta=tta, batch_size=batch_size)
+    return total / max(len(models), 1)
 
 
-def predict_probability(models: Sequence[Any], dataset: Any, batch_size: int) -> Any:
-    """Mean P(IDC+) of ``models`` (an ensemble) for every patch of ``dataset``, in order."""
-    feed = dataset.to_keras(batch_size, shuffle=False, augment=False)
-    probs = [positive_probability(model.predict(feed, verbose=0)) for model in models]
-    return np.mean(probs, axis=0)
+def postprocess(
+    prob: npt.NDArray[np.float64], dataset: Any, smoothing: SpatialSmoothing | None
+) -> npt.NDArray[np.float64]:
+    """Apply spatial smoothing (when set) over ``dataset``'s patients and grid positions."""
+    if smoothing is None:
+        return prob
+    return smoothing.apply(prob, dataset.patients, dataset.x, dataset.y)
 
 
 def dataset_predictions(dataset: Any, prob: npt.NDArray[np.float64]) -> Predictions:

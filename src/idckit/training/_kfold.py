@@ -13,6 +13,7 @@ from typing import Any, TextIO, cast
 import numpy as np
 
 from idckit._errors import check_choice, invalid_argument
+from idckit.inference._spatial import SpatialSmoothing
 from idckit.training._atomic import read_json
 from idckit.training._callbacks import RunClock
 from idckit.training._config import dataset_fingerprint, describe_callable, json_safe
@@ -91,6 +92,15 @@ class KFoldTrainer:
         over seed-shuffled patients. Patient-disjointness is asserted whatever the splitter.
     threshold_objective, min_recall
         How :func:`idckit.reporting.choose_threshold` picks the threshold on OOF predictions.
+    tta
+        Test-time augmentation: P(IDC+) is the mean over the 8 dihedral transforms of each
+        patch (:func:`idckit.inference.predict_proba`), for the out-of-fold predictions,
+        :meth:`evaluate` and :meth:`predict`.
+    smoothing
+        Spatial smoothing of P(IDC+) over each patient's neighbouring patches
+        (:class:`~idckit.inference.SpatialSmoothing`, or a dict of its fields), applied to
+        every fold's validation predictions before the threshold is chosen and to the
+        ensemble's predictions in :meth:`evaluate` and :meth:`predict`; None: off.
     strategy
         A ``tf.distribute`` strategy (TensorFlow backend); see :mod:`idckit.training`.
     verbose
@@ -127,6 +137,8 @@ class KFoldTrainer:
         splitter: Splitter | None = None,
         threshold_objective: ThresholdObjective = "f1",
         min_recall: float = 0.9,
+        tta: bool = False,
+        smoothing: SpatialSmoothing | Mapping[str, Any] | None = None,
         strategy: Any = None,
         verbose: int = 1,
         stream: TextIO | None = None,
@@ -157,6 +169,10 @@ class KFoldTrainer:
         )
         self.threshold_objective = threshold_objective
         self.min_recall = float(min_recall)
+        if not isinstance(tta, bool | np.bool_):
+            raise invalid_argument("tta", _OWNER, "True or False", tta)
+        self.tta = bool(tta)
+        self.smoothing = SpatialSmoothing.coerce(smoothing, _OWNER)
         check_strategy(strategy)
         self.strategy = strategy
         check_choice("verbose", _OWNER, verbose, (0, 1, 2))
@@ -198,6 +214,7 @@ class KFoldTrainer:
         run = RunDir(run_dir)
         result = load_result(run)
         config = run.read_config()
+        smoothing = config.get("smoothing")  # runs from before TTA and smoothing lack both
         trainer = cls(
             None,
             n_splits=len(result.folds),
@@ -206,6 +223,8 @@ class KFoldTrainer:
             seed=int(config["seed"]),
             out_dir=run.path,
             threshold_objective=cast(ThresholdObjective, result.threshold_objective),
+            tta=bool(config.get("tta", False)),
+            smoothing=None if smoothing is None else SpatialSmoothing(**smoothing),
             verbose=0,
         )
         trainer.result_ = result
@@ -240,6 +259,8 @@ class KFoldTrainer:
                 "splitter": "default" if self.splitter is None else repr(self.splitter),
                 "threshold_objective": self.threshold_objective,
                 "min_recall": self.min_recall,
+                "tta": self.tta,
+                "smoothing": None if self.smoothing is None else self.smoothing.to_dict(),
                 "dataset": dataset_fingerprint(dataset),
             }
         )
@@ -318,7 +339,7 @@ class KFoldTrainer:
             optimizer=self.optimizer, lr_schedule=self.lr_schedule,
             class_weight=self.class_weight, augment=self.augment, callbacks=self.callbacks,
             patience=self.patience, seed=self.seed, strategy=self.strategy,
-            verbose=self.verbose, stream=self.stream,
+            verbose=self.verbose, stream=self.stream, tta=self.tta, smoothing=self.smoothing,
         )  # fmt: skip
 
     def _say(self, line: str) -> None:
@@ -355,11 +376,20 @@ class KFoldTrainer:
         return self._models
 
     def predict(self, dataset: Any) -> Predictions:
-        """P(IDC+) for every patch of ``dataset``: the mean over the fold models."""
-        from idckit.training._inference import dataset_predictions, predict_probability
+        """P(IDC+) for every patch of ``dataset``: the mean over the fold models.
 
-        prob = predict_probability(self.fold_models(), dataset, self.batch_size)
-        return dataset_predictions(dataset, prob)
+        With ``tta``, each model's probability is the mean over the 8 dihedral transforms of
+        each patch; with ``smoothing``, the ensemble mean is smoothed over the neighbouring
+        patches of each patient of ``dataset``.
+        """
+        from idckit.training._inference import (
+            dataset_predictions,
+            postprocess,
+            predict_probability,
+        )
+
+        prob = predict_probability(self.fold_models(), dataset, self.batch_size, tta=self.tta)
+        return dataset_predictions(dataset, postprocess(prob, dataset, self.smoothing))
 
     def evaluate(self, dataset: Any, *, out_dir: os.PathLike[str] | str | None = None) -> Any:
         """Evaluate the fold models as an ensemble; return the ``ClassificationReport``.

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from idckit._errors import invalid_argument
+from idckit.inference._spatial import SpatialSmoothing
 
 ClassWeight = Literal["balanced"] | Mapping[int, float] | None
 LRSchedule = Literal["constant", "cosine"]
@@ -61,6 +62,11 @@ class Recipe:
         ``"balanced"`` (from each training fold), a dict or None.
     threshold_objective
         How the decision threshold is chosen on out-of-fold predictions.
+    tta
+        Test-time augmentation: average P(IDC+) over the 8 dihedral transforms of each patch.
+    smoothing
+        Spatial smoothing of P(IDC+) over each patient's neighbouring patches (a
+        :class:`~idckit.inference.SpatialSmoothing` or a dict of its fields), or None.
     description
         One line for ``--help`` and the docs.
 
@@ -85,11 +91,14 @@ class Recipe:
     augment: bool = False
     class_weight: ClassWeight = "balanced"
     threshold_objective: ThresholdObjective = "f1"
+    tta: bool = False
+    smoothing: SpatialSmoothing | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "model_kwargs", _frozen(self.model_kwargs))
         object.__setattr__(self, "optimizer", _frozen(self.optimizer))
+        object.__setattr__(self, "smoothing", SpatialSmoothing.coerce(self.smoothing, "Recipe"))
 
     def replace(self, **changes: Any) -> Recipe:
         """Return a copy with ``changes`` applied (``dataclasses.replace``)."""
@@ -97,7 +106,9 @@ class Recipe:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the recipe as a JSON-ready dict."""
-        return {f.name: _thawed(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        data = {f.name: _thawed(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        data["smoothing"] = None if self.smoothing is None else self.smoothing.to_dict()
+        return data
 
     def trainer_kwargs(self) -> dict[str, Any]:
         """Return keyword arguments for :class:`~idckit.training.KFoldTrainer` (with a builder)."""
@@ -111,6 +122,8 @@ class Recipe:
             "augment": self.augment,
             "class_weight": self.class_weight,
             "threshold_objective": self.threshold_objective,
+            "tta": self.tta,
+            "smoothing": self.smoothing,
         }
 
 
