@@ -41,6 +41,10 @@ _EXPORTS: dict[str, str] = {
     "ClassificationReport": "idckit.reporting",
     "choose_threshold": "idckit.reporting",
     "plot_learning_curves": "idckit.reporting",
+    # inference: test-time augmentation (imports Keras) and spatial smoothing (NumPy only)
+    "SpatialSmoothing": "idckit.inference",
+    "predict_proba": "idckit.inference",
+    "smooth_probabilities": "idckit.inference",
     # training (imports Keras)
     "CrossValidationResult": "idckit.training",
     "FoldResult": "idckit.training",

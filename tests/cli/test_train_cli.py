@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from idckit.cli._main import CLIError, build_parser, main
@@ -55,6 +56,34 @@ def test_bad_counts_are_one_line_errors():
         recipe_from_args(_args("--epochs", "0"))
 
 
+def test_tta_and_smoothing_default_to_the_recipe_and_flags_override_it():
+    from idckit.inference import SpatialSmoothing
+
+    recipe = recipe_from_args(_args("--recipe", "seed"))
+    assert recipe.tta is False and recipe.smoothing is None
+    recipe = recipe_from_args(_args("--recipe", "seed", "--tta", "--smooth", "0.6"))
+    assert recipe.tta is True and recipe.smoothing == SpatialSmoothing(alpha=0.6, radius=1)
+    recipe = recipe_from_args(_args("--smooth", "0.5", "--smooth-radius", "2", "--no-tta"))
+    assert recipe.tta is False and recipe.smoothing == SpatialSmoothing(alpha=0.5, radius=2)
+
+
+def test_smooth_zero_turns_smoothing_off_and_bad_values_are_one_line_errors(monkeypatch):
+    from idckit.cli import _train
+    from idckit.training import RECIPES
+
+    smoothed = RECIPES["seed"].replace(smoothing={"alpha": 0.7, "radius": 2})
+    monkeypatch.setattr(_train, "get_recipe", lambda name: smoothed)
+    assert recipe_from_args(_args("--smooth", "0")).smoothing is None
+    assert recipe_from_args(_args("--smooth-radius", "1")).smoothing.alpha == 0.7
+    with pytest.raises(CLIError, match=r"--smooth must be in \[0, 1\] \(0: off\); got 1.5"):
+        recipe_from_args(_args("--smooth", "1.5"))
+    with pytest.raises(CLIError, match="--smooth-radius must be >= 1; got 0"):
+        recipe_from_args(_args("--smooth", "0.5", "--smooth-radius", "0"))
+    monkeypatch.setattr(_train, "get_recipe", lambda name: RECIPES["seed"])
+    with pytest.raises(CLIError, match="--smooth-radius needs --smooth ALPHA"):
+        recipe_from_args(_args("--smooth-radius", "2"))
+
+
 def test_unknown_model_and_recipe_are_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit):
         _args("--model", "resnet9000")
@@ -90,7 +119,8 @@ def trained(tmp_path_factory):
     data = make_synthetic(base / "data", n_patients=8, patches_per_patient=25, seed=1)
     held_out = make_synthetic(base / "test", n_patients=3, patches_per_patient=20, seed=2)
     argv = ["train", str(data), "--out", str(base / "run"), "--model", "benchmark", "--folds",
-            "2", "--epochs", "1", "--batch-size", "16", "--seed", "4", "--test-data",
+            "2", "--epochs", "1", "--batch-size", "16", "--seed", "4", "--tta", "--smooth", "0.5",
+            "--test-data",
             str(held_out), "--cache-dir", str(base / "cache")]  # fmt: skip
     return base, argv
 
@@ -108,6 +138,8 @@ def test_train_writes_a_finished_run_and_evaluates_the_test_data(trained, capsys
     assert config["model"] == {"name": "benchmark", "kwargs": {}}
     assert (config["n_splits"], config["epochs"], config["batch_size"]) == (2, 1, 16)
     assert config["lr_schedule"] == "cosine" and config["optimizer"]["class_name"] == "AdamW"
+    assert config["tta"] is True
+    assert config["smoothing"] == {"alpha": 0.5, "radius": 1, "step": 50}
 
 
 @pytest.mark.slow
@@ -154,7 +186,9 @@ def test_evaluate_out_writes_text_report_and_plots(trained, capsys):
     argv = ["evaluate", str(base / "run"), str(base / "test"), "--out", str(out), "--cache-dir",
             str(base / "cache")]  # fmt: skip
     assert main(argv) == 0
-    assert "precision    recall  f1-score" in capsys.readouterr().out
+    stdout = capsys.readouterr().out
+    assert "precision    recall  f1-score" in stdout
+    assert "TTA (8 dihedral transforms), spatial smoothing alpha 0.5 radius 1" in stdout
     for name in ("report.txt", "evaluation.json", "confusion_matrix.png", "roc_curve.png"):
         assert (out / name).is_file()
 
@@ -172,6 +206,14 @@ def test_predict_writes_the_documented_columns(trained, capsys):
     assert len(rows) == len(list((base / "test").glob("*/*/*.png")))
     assert all(0.0 <= float(r["prob_idc"]) <= 1.0 for r in rows)
     assert f"wrote {len(rows)} predictions (3 patients)" in capsys.readouterr().out
+    # the run's stored TTA and smoothing settings were used
+    from idckit.data import IDCPatchDataset
+    from idckit.training import KFoldTrainer
+
+    trainer = KFoldTrainer.from_run_dir(base / "run")
+    test = IDCPatchDataset.from_directory(base / "test", cache_dir=base / "cache", progress=False)
+    expected = trainer.predict(test).prob_idc
+    np.testing.assert_allclose([float(r["prob_idc"]) for r in rows], expected, atol=1e-9)
 
 
 def test_evaluate_an_unfinished_run_is_one_line(tmp_path, capsys):

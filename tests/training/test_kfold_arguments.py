@@ -35,8 +35,25 @@ def test_too_many_folds_for_the_data_is_a_clear_error(tiny_dataset, tmp_path):
         ({"patience": 0}, "Invalid `patience`"),
         ({"seed": -1}, "Invalid `seed`"),
         ({"strategy": "mirrored"}, "Invalid `strategy`.*tf.distribute.Strategy"),
+        ({"tta": "yes"}, r"Invalid `tta` for KFoldTrainer: expected True or False"),
+        ({"smoothing": 0.7}, r"Invalid `smoothing` for KFoldTrainer: expected None, a"),
+        ({"smoothing": {"alpha": 2}}, r"Invalid `alpha` for SpatialSmoothing"),
     ],
 )
 def test_bad_arguments_are_refused_up_front(kwargs, match):
     with pytest.raises(ValueError, match=match):
         KFoldTrainer(model_builder("benchmark"), **kwargs)
+
+
+def test_tta_and_smoothing_are_recorded_in_the_config(tiny_dataset):
+    from idckit.inference import SpatialSmoothing
+
+    plain = KFoldTrainer(model_builder("benchmark")).config(tiny_dataset)
+    assert plain["tta"] is False and plain["smoothing"] is None
+    trainer = KFoldTrainer(model_builder("benchmark"), tta=True, smoothing={"alpha": 0.6})
+    assert trainer.smoothing == SpatialSmoothing(alpha=0.6)
+    config = trainer.config(tiny_dataset)
+    assert config["tta"] is True
+    assert config["smoothing"] == {"alpha": 0.6, "radius": 1, "step": 50}
+    clone = trainer.clone(epochs=1)
+    assert (clone.tta, clone.smoothing) == (True, SpatialSmoothing(alpha=0.6))

@@ -14,6 +14,7 @@ def test_seed_recipe_reproduces_the_capstone():
     assert seed.optimizer["class_name"] == "SGD"
     assert dict(seed.optimizer["config"]) == {"learning_rate": 1e-4, "momentum": 0.2}
     assert seed.class_weight == "balanced"
+    assert seed.tta is False and seed.smoothing is None  # the capstone had neither
 
 
 def test_cpu_recipe_trains_the_cpu_cnn_with_cosine_augmentation_and_class_weights():
@@ -31,6 +32,23 @@ def test_recipes_are_frozen_data_and_serialise_to_json():
     data = json.loads(json.dumps(seed.to_dict()))
     assert data["optimizer"]["config"]["momentum"] == 0.2
     assert Recipe(**{**data, "name": "copy"}).to_dict() == {**seed.to_dict(), "name": "copy"}
+
+
+def test_smoothing_settings_round_trip_through_json_and_reach_the_trainer():
+    from idckit.inference import SpatialSmoothing
+    from idckit.training import KFoldTrainer
+
+    recipe = RECIPES["seed"].replace(tta=True, smoothing={"alpha": 0.5, "radius": 2})
+    assert recipe.smoothing == SpatialSmoothing(alpha=0.5, radius=2)
+    data = json.loads(json.dumps(recipe.to_dict()))
+    assert data["tta"] is True and data["smoothing"] == {"alpha": 0.5, "radius": 2, "step": 50}
+    assert Recipe(**data) == recipe
+    kwargs = recipe.trainer_kwargs()
+    assert kwargs["tta"] is True and kwargs["smoothing"] == recipe.smoothing
+    trainer = KFoldTrainer.from_recipe(recipe)
+    assert trainer.tta is True and trainer.smoothing == recipe.smoothing
+    with pytest.raises(ValueError, match=r"Invalid `smoothing` for Recipe"):
+        RECIPES["seed"].replace(smoothing="on")
 
 
 def test_replace_overrides_and_keeps_the_rest():

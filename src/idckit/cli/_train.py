@@ -39,9 +39,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--tta",
-        action=argparse.BooleanOptionalAction,
+        action="store_const",
+        const=True,
         help="test-time augmentation: average P(IDC+) over the 8 flips/rotations of each patch "
         "(default: the recipe's)",
+    )
+    parser.add_argument(
+        "--no-tta", dest="tta", action="store_const", const=False, help="turn --tta off"
     )
     parser.add_argument(
         "--smooth",

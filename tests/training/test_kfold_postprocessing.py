@@ -1,0 +1,98 @@
+"""KFoldTrainer with test-time augmentation and spatial smoothing: one tiny 2-fold run."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
+from idckit.inference import SpatialSmoothing, smooth_probabilities
+from idckit.reporting import choose_threshold
+from idckit.training import KFoldTrainer, Predictions, model_builder
+
+SMOOTHING = SpatialSmoothing(alpha=0.5, radius=1)
+pytestmark = pytest.mark.slow  # one shared 2-fold, 1-epoch run (~8 s on 2 cores)
+
+
+@pytest.fixture(scope="module")
+def run(tiny_dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("post") / "run"
+    trainer = KFoldTrainer(
+        model_builder("benchmark", filters=2), n_splits=2, epochs=1, batch_size=16, seed=5,
+        out_dir=out, tta=True, smoothing=SMOOTHING, verbose=0,
+    )  # fmt: skip
+    return trainer, trainer.fit(tiny_dataset)
+
+
+def _dihedral(images):
+    """The 8 symmetries of the square from flips and the transpose (independent of rot90)."""
+    for image in (images, images.transpose(0, 2, 1, 3)):
+        for rows in (slice(None), slice(None, None, -1)):
+            for cols in (slice(None), slice(None, None, -1)):
+                yield np.ascontiguousarray(image[:, rows, cols])
+
+
+def _expected(models, dataset, smooth=True):
+    """Mean over models of the mean over the 8 transforms, then smoothed per patient."""
+    images = dataset.images
+    prob = np.mean(
+        [np.mean([m.predict(v, verbose=0)[:, 1] for v in _dihedral(images)], 0) for m in models],
+        axis=0,
+    )
+    if not smooth:
+        return prob
+    return smooth_probabilities(prob, dataset.patients, dataset.x, dataset.y, alpha=0.5)
+
+
+def test_config_records_tta_and_smoothing(run):
+    config = json.loads((run[1].run_dir / "config.json").read_text())
+    assert config["tta"] is True
+    assert config["smoothing"] == {"alpha": 0.5, "radius": 1, "step": 50}
+
+
+def test_fold_predictions_and_metrics_are_post_processed(run, tiny_dataset):
+    trainer, result = run
+    for fold, model in zip(result.folds, trainer.fold_models(), strict=True):
+        val = tiny_dataset.subset(list(fold.val_patients))
+        stored = Predictions.from_csv(result.run_dir / f"fold_{fold.fold}" / "val_predictions.csv")
+        expected = _expected([model], val)
+        np.testing.assert_allclose(stored.prob_idc, expected, atol=1e-6)
+        f1 = f1_score(val.labels, expected >= 0.5, zero_division=0)
+        assert fold.metrics["f1_pos"] == pytest.approx(f1)
+
+
+def test_threshold_is_chosen_on_post_processed_oof_predictions(run):
+    _, result = run
+    threshold = choose_threshold(result.oof.labels, result.oof.prob_idc, "f1")
+    assert result.threshold == pytest.approx(threshold)
+
+
+def test_predict_and_evaluate_use_tta_and_smooth_the_ensemble(run, tiny_dataset):
+    trainer, _ = run
+    expected = _expected(trainer.fold_models(), tiny_dataset)
+    np.testing.assert_allclose(trainer.predict(tiny_dataset).prob_idc, expected, atol=1e-6)
+    raw = _expected(trainer.fold_models(), tiny_dataset, smooth=False)
+    assert np.abs(raw - expected).max() > 1e-3  # the synthetic patches do have neighbours
+    report = trainer.evaluate(tiny_dataset)
+    assert report.confusion_matrix.sum() == len(tiny_dataset)
+    # smoothing never mixes patients: predicting some patients alone changes nothing
+    some = tiny_dataset.subset(tiny_dataset.patient_ids[:3])
+    rows = np.isin(tiny_dataset.patients, tiny_dataset.patient_ids[:3])
+    np.testing.assert_allclose(trainer.predict(some).prob_idc, expected[rows], atol=1e-6)
+
+
+def test_from_run_dir_restores_the_settings(run, tiny_dataset):
+    trainer, result = run
+    reloaded = KFoldTrainer.from_run_dir(result.run_dir)
+    assert reloaded.tta is True and reloaded.smoothing == SMOOTHING
+    np.testing.assert_allclose(
+        reloaded.predict(tiny_dataset).prob_idc, trainer.predict(tiny_dataset).prob_idc, atol=1e-9
+    )
+
+
+def test_resume_refuses_changed_post_processing(run, tiny_dataset):
+    trainer, _ = run
+    with pytest.raises(ValueError, match=r"tta: stored True, now False"):
+        trainer.clone(resume=True, tta=False).fit(tiny_dataset)
+    with pytest.raises(ValueError, match=r"smoothing\.alpha: stored 0\.5, now 0\.7"):
+        trainer.clone(resume=True, smoothing=SpatialSmoothing()).fit(tiny_dataset)
