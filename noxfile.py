@@ -31,7 +31,9 @@ QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
 @nox.session
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
-    session.run(*PYTEST, "-m", "not gpu", *session.posargs, env=QUIET_TF)
+    # The docstring examples run too: they are the documentation's promises.
+    args = session.posargs or ["--doctest-modules", "src/idckit", "tests"]
+    session.run(*PYTEST, "-m", "not gpu", *args, env=QUIET_TF)
 
 
 @nox.session(name="tests-jax")

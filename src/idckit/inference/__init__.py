@@ -19,8 +19,9 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from idckit._lazy import load_export, public_dir
 
 _EXPORTS = {
     "SpatialSmoothing": "idckit.inference._spatial",
@@ -33,14 +34,8 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str) -> Any:
     """Import a public name on first use (PEP 562)."""
-    try:
-        module_name = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'idckit.inference' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
+    return load_export(__name__, _EXPORTS, name)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return public_dir(globals(), __all__)

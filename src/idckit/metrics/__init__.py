@@ -14,9 +14,9 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from idckit._lazy import load_export, public_dir
 from idckit.metrics._confusion import (
     confusion_counts,
     counts_from_confusion,
@@ -41,15 +41,9 @@ _LAZY = {"StreamingF1": "idckit.metrics._streaming_f1"}
 
 
 def __getattr__(name: str) -> Any:
-    """Import :class:`StreamingF1` (and with it Keras) on first use (PEP 562)."""
-    try:
-        module_name = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'idckit.metrics' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
+    """Import a public name on first use (PEP 562)."""
+    return load_export(__name__, _LAZY, name)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return public_dir(globals(), __all__)
