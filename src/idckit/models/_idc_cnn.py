@@ -101,7 +101,7 @@ def build_idc_cnn(
     --------
     >>> import numpy as np
     >>> model = build_idc_cnn(width=8)
-    >>> model(np.zeros((4, 50, 50, 3), dtype="uint8")).shape
+    >>> tuple(model(np.zeros((4, 50, 50, 3), dtype="uint8")).shape)
     (4, 2)
     >>> build_idc_cnn(width=8, output="sigmoid").output_shape
     (None, 1)
