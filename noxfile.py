@@ -4,7 +4,7 @@ Sessions
 --------
 tests        the full CPU suite on the default TensorFlow backend (GPU tests skip)
 tests-jax    the model and metric tests (marker ``backend``) under KERAS_BACKEND=jax, CPU JAX
-tests-torch  the same under KERAS_BACKEND=torch (CPU PyTorch; not in the default set)
+tests-torch  the same under KERAS_BACKEND=torch (CPU PyTorch)
 tests-gpu    the suite plus ``gpu`` tests with the CUDA build of TensorFlow; GPU tests skip
              cleanly where no GPU is visible
 lint         ruff (lint + format check) and mypy --strict on src/
@@ -19,7 +19,7 @@ import os
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "tests-jax", "docs"]
+nox.options.sessions = ["lint", "tests", "tests-jax", "tests-torch", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
