@@ -22,6 +22,7 @@ __version__ = "0.1.0.dev0"
 # Public name -> module that defines it. Adding a public name is one line here.
 _EXPORTS: dict[str, str] = {
     # data: index, decode, cache and feed patches (no deep-learning framework imported)
+    "Augmentation": "idckit.data",
     "IDCPatchDataset": "idckit.data",
     "PatchRecord": "idckit.data",
     "ScanReport": "idckit.data",

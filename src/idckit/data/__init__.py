@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from idckit.data._augment import Augmentation
 from idckit.data._dataset import IDCPatchDataset
 from idckit.data._records import DEFAULT_PATTERN, PatchRecord
 from idckit.data._report import PatchError, ScanReport
@@ -22,7 +23,8 @@ from idckit.data._splits import CRUZ_ROA_2014, named_patient_split, patient_trai
 if TYPE_CHECKING:  # pragma: no cover
     from idckit.data._eda import plot_class_balance, plot_patch_grid
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted() order, as test_data_api checks (not isort-style)
+    "Augmentation",
     "CRUZ_ROA_2014",
     "DEFAULT_PATTERN",
     "IDCPatchDataset",

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from keras.utils import PyDataset
     from matplotlib.figure import Figure
 
+    from idckit.data._augment import Augmentation
+
 _OWNER = "IDCPatchDataset"
 _TARGET_NAMES = ("IDC(-)", "IDC(+)")
 
@@ -436,14 +438,15 @@ class IDCPatchDataset:
         batch_size: int = 64,
         *,
         shuffle: bool = True,
-        augment: bool = False,
+        augment: bool | Augmentation = False,
         seed: int | None = None,
     ) -> PyDataset:
         """Feed Keras: a ``keras.utils.PyDataset`` of ``(uint8 images, int32 labels)`` batches.
 
         Batches are gathered from the cache in one read each; ``shuffle`` draws a new order
-        every epoch; ``augment`` applies a random flip/90-degree rotation per patch. Keras is
-        imported here, not before.
+        every epoch; ``augment=True`` applies a random flip/90-degree rotation per patch, an
+        :class:`~idckit.data.Augmentation` also colour/stain jitter (``seed`` fixes its draws
+        too). Keras is imported here, not before.
 
         Examples
         --------

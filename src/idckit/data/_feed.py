@@ -14,49 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from idckit._errors import invalid_argument
+from idckit.data._augment import Augmentation
+from idckit.data._augment import augment_batch as augment_batch  # re-exported (old home)
 from idckit.data._cache import PixelStore
-
-
-def augment_batch(
-    images: npt.NDArray[np.uint8], rng: np.random.Generator
-) -> npt.NDArray[np.uint8]:
-    """Apply one random symmetry of the square (flips and 90-degree rotations) per patch.
-
-    Vectorised: each pixel is viewed as one opaque item (so the copies move whole pixels),
-    and the batch is split into the 8 groups of patches that share a transform.
-
-    Parameters
-    ----------
-    images
-        A batch, ``(B, H, W, C)`` with ``H == W``.
-    rng
-        The random generator that draws the transforms.
-
-    Returns
-    -------
-    numpy.ndarray
-        A new batch; every patch holds the same pixels as before, moved.
-
-    Examples
-    --------
-    >>> batch = np.arange(2 * 2 * 2 * 1, dtype=np.uint8).reshape(2, 2, 2, 1)
-    >>> out = augment_batch(batch, np.random.default_rng(0))
-    >>> sorted(out[0].ravel().tolist()) == sorted(batch[0].ravel().tolist())
-    True
-    """
-    batch = np.ascontiguousarray(images)
-    pixel = np.dtype((np.void, batch.shape[-1] * batch.itemsize))
-    items = batch.view(pixel).reshape(batch.shape[:-1])
-    out = np.empty_like(items)
-    kind = rng.integers(0, 8, size=len(batch))
-    for k in range(8):  # bit 2: transpose, bit 0: flip rows, bit 1: flip columns
-        sel = np.flatnonzero(kind == k)
-        if sel.size:
-            group = items[sel]
-            group = group.transpose(0, 2, 1) if k & 4 else group
-            group = group[:, ::-1] if k & 1 else group
-            out[sel] = group[:, :, ::-1] if k & 2 else group
-    return out.view(batch.dtype).reshape(batch.shape)
 
 
 class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untyped
@@ -75,7 +35,8 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
     shuffle
         Draw a new order at the start and at the end of every epoch.
     augment
-        Apply a random flip/90-degree rotation to every patch of every batch.
+        ``True``: a random flip/90-degree rotation of every patch of every batch; an
+        :class:`~idckit.data.Augmentation` for colour/stain jitter too; ``False``: none.
     seed
         Seed for the order and the augmentation; the same seed gives the same batches.
     **kwargs
@@ -99,7 +60,7 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
         batch_size: int = 64,
         *,
         shuffle: bool = True,
-        augment: bool = False,
+        augment: bool | Augmentation = False,
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -115,7 +76,7 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
         self.labels = np.asarray(labels, dtype=np.int32)
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.augment = augment
+        self.augment = Augmentation.coerce(augment, "IDCPatchDataset.to_keras")
         self.seed = int(np.random.default_rng().integers(2**62)) if seed is None else seed
         self.epoch = 0
         self.order = self._draw_order()
@@ -128,9 +89,9 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
             raise IndexError(f"batch index {index} out of range for {len(self)} batches")
         pick = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         images = self.store.array[self.rows[pick]]
-        if self.augment:
+        if self.augment is not None:
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            images = augment_batch(images, rng)
+            images = self.augment.apply(images, rng)
         return np.asarray(images), self.labels[pick]
 
     def on_epoch_end(self) -> None:

@@ -13,6 +13,7 @@ from typing import Any, TextIO, cast
 import numpy as np
 
 from idckit._errors import check_choice, invalid_argument
+from idckit.data._augment import Augmentation
 from idckit.inference._spatial import SpatialSmoothing
 from idckit.training._atomic import read_json
 from idckit.training._callbacks import RunClock
@@ -75,7 +76,9 @@ class KFoldTrainer:
     class_weight
         ``"balanced"`` (computed from each training fold only), a dict or None.
     augment
-        Passed to :meth:`IDCPatchDataset.to_keras` for training batches (flips, rotations).
+        Passed to :meth:`IDCPatchDataset.to_keras` for training batches: ``True`` (flips,
+        rotations), an :class:`~idckit.data.Augmentation` (colour/stain jitter too), or a dict
+        of its fields; recorded in ``config.json`` by :meth:`Augmentation.describe`.
     callbacks
         Extra Keras callbacks, or a callable ``fold -> callbacks`` for fresh ones per fold.
     patience
@@ -128,7 +131,7 @@ class KFoldTrainer:
         optimizer: OptimizerSpec = "adam",
         lr_schedule: LRSchedule = "constant",
         class_weight: ClassWeight = "balanced",
-        augment: Any = False,
+        augment: bool | Augmentation | Mapping[str, Any] = False,
         callbacks: CallbackSpec = None,
         patience: int | None = None,
         seed: int = 0,
@@ -157,7 +160,11 @@ class KFoldTrainer:
         self.lr_schedule = lr_schedule
         _check_class_weight(class_weight)
         self.class_weight = class_weight
-        self.augment = augment
+        self.augment: bool | Augmentation = (
+            bool(augment)  # booleans stay booleans (get_params, grid search)
+            if isinstance(augment, bool | np.bool_)
+            else Augmentation.coerce(augment, _OWNER) or False
+        )
         self.callbacks = callbacks
         self.patience = None if patience is None else _positive_int("patience", patience)
         self.seed = _positive_int("seed", seed, 0)
@@ -223,6 +230,7 @@ class KFoldTrainer:
             seed=int(config["seed"]),
             out_dir=run.path,
             threshold_objective=cast(ThresholdObjective, result.threshold_objective),
+            augment=Augmentation.coerce(config.get("augment", False)) or False,
             tta=bool(config.get("tta", False)),
             smoothing=None if smoothing is None else SpatialSmoothing(**smoothing),
             verbose=0,
@@ -253,7 +261,7 @@ class KFoldTrainer:
                 "optimizer": describe_callable(self.optimizer),
                 "lr_schedule": self.lr_schedule,
                 "class_weight": dict(weights) if isinstance(weights, Mapping) else weights,
-                "augment": describe_callable(self.augment),
+                "augment": Augmentation.describe(self.augment),
                 "patience": self.patience,
                 "seed": self.seed,
                 "splitter": "default" if self.splitter is None else repr(self.splitter),

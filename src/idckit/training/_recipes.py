@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from idckit._errors import invalid_argument
+from idckit.data._augment import Augmentation
 from idckit.inference._spatial import SpatialSmoothing
 
 ClassWeight = Literal["balanced"] | Mapping[int, float] | None
@@ -57,7 +58,8 @@ class Recipe:
     lr_schedule
         ``"constant"`` or ``"cosine"`` (cosine decay over all steps of a fold).
     augment
-        Random flips and 90-degree rotations of training patches.
+        Random flips and 90-degree rotations of training patches (``True``), or an
+        :class:`~idckit.data.Augmentation` that adds colour/stain jitter.
     class_weight
         ``"balanced"`` (from each training fold), a dict or None.
     threshold_objective
@@ -88,7 +90,7 @@ class Recipe:
         default_factory=lambda: _frozen({"class_name": "Adam", "config": {"learning_rate": 1e-3}})
     )
     lr_schedule: LRSchedule = "constant"
-    augment: bool = False
+    augment: bool | Augmentation = False
     class_weight: ClassWeight = "balanced"
     threshold_objective: ThresholdObjective = "f1"
     tta: bool = False
@@ -99,6 +101,7 @@ class Recipe:
         object.__setattr__(self, "model_kwargs", _frozen(self.model_kwargs))
         object.__setattr__(self, "optimizer", _frozen(self.optimizer))
         object.__setattr__(self, "smoothing", SpatialSmoothing.coerce(self.smoothing, "Recipe"))
+        Augmentation.coerce(self.augment, "Recipe")  # validates; booleans stay booleans
 
     def replace(self, **changes: Any) -> Recipe:
         """Return a copy with ``changes`` applied (``dataclasses.replace``)."""
@@ -108,6 +111,8 @@ class Recipe:
         """Return the recipe as a JSON-ready dict."""
         data = {f.name: _thawed(getattr(self, f.name)) for f in dataclasses.fields(self)}
         data["smoothing"] = None if self.smoothing is None else self.smoothing.to_dict()
+        if isinstance(self.augment, Augmentation):
+            data["augment"] = self.augment.to_dict()
         return data
 
     def trainer_kwargs(self) -> dict[str, Any]:
