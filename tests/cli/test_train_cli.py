@@ -17,6 +17,15 @@ def _args(*argv):
 def test_defaults_follow_the_cpu_recipe():
     recipe = recipe_from_args(_args())
     assert recipe.name == "cpu" and recipe.model == "idc_cnn"
+    assert (recipe.lr_schedule, recipe.threshold_objective) == ("warmup_cosine", 0.5)
+    assert (recipe.smoothing.alpha, recipe.tta) == (0.7, False)
+
+
+def test_help_lists_the_recipes_descriptions(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "cpu: A 98k-parameter CNN" in out and "fixed threshold 0.5" in out
 
 
 def test_explicit_flags_override_the_recipe():
@@ -137,7 +146,9 @@ def test_train_writes_a_finished_run_and_evaluates_the_test_data(trained, capsys
     # the cpu recipe's training settings, with --model/--folds/--epochs/--batch-size over them
     assert config["model"] == {"name": "benchmark", "kwargs": {}}
     assert (config["n_splits"], config["epochs"], config["batch_size"]) == (2, 1, 16)
-    assert config["lr_schedule"] == "cosine" and config["optimizer"]["class_name"] == "AdamW"
+    assert config["lr_schedule"] == "warmup_cosine"
+    assert config["optimizer"]["class_name"] == "AdamW" and config["threshold_objective"] == 0.5
+    assert json.loads((base / "run" / "report.json").read_text())["threshold"] == 0.5
     assert config["tta"] is True
     assert config["smoothing"] == {"alpha": 0.5, "radius": 1, "step": 50}
 

@@ -19,7 +19,7 @@ def test_default_architecture():
     assert model.get_layer("preprocessing").mode == "unit"
     assert _filters(model) == [16, 32, 64, 128]
     pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
-    assert len(pools) == 3
+    assert len(pools) == 4
     assert model.get_layer("avg_pool").output.shape == (None, 128)
     assert keras.activations.serialize(model.layers[-1].activation) == "softmax"
     assert model.layers[-1].dtype_policy.name == "float32"
@@ -65,7 +65,7 @@ def test_mixed_bfloat16_keeps_a_float32_output_and_restores_the_policy():
     ("kwargs", "message"),
     [
         ({"input_shape": (50, 50, 1)}, r"Invalid `input_shape` for build_idc_cnn"),
-        ({"input_shape": (4, 4, 3)}, r"sides of at least 8 for depth=4.*smaller `depth`"),
+        ({"input_shape": (8, 8, 3)}, r"sides of at least 16 for depth=4.*smaller `depth`"),
         ({"num_classes": 1}, r"Invalid `num_classes`.*Received: num_classes=1"),
         ({"output": "sigmoid", "num_classes": 3}, r"one sigmoid unit"),
         ({"width": 0}, r"Invalid `width`.*positive int"),

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -5,6 +7,8 @@ from hypothesis import strategies as st
 from sklearn.metrics import precision_score, recall_score
 
 from idckit.training._metrics import (
+    WARMUP_FRACTION,
+    WARMUP_START,
     PositivePrecision,
     PositiveRecall,
     fold_metrics,
@@ -69,3 +73,63 @@ def test_cosine_decay_starts_at_the_rate_and_ends_at_zero():
     assert float(schedule(0)) == pytest.approx(0.01)
     assert float(schedule(10)) == pytest.approx(0.0, abs=1e-8)
     assert type(optimizer).__name__ == "AdamW"
+
+
+def _schedule(optimizer):
+    return optimizer._learning_rate  # the schedule object (learning_rate is its current value)
+
+
+def _warmup_cosine(step, lr, total, fraction=0.05):
+    """The recipe's curve written out: linear lr/10 -> lr over the warm-up, cosine to 0."""
+    warm = int(fraction * total)
+    if step < warm:
+        return lr / 10 + (lr - lr / 10) * step / warm
+    return lr * 0.5 * (1 + math.cos(math.pi * min(step - warm, total - warm) / (total - warm)))
+
+
+@settings(max_examples=8, deadline=None)
+@given(total=st.integers(20, 3000), lr=st.sampled_from([2e-3, 1e-2, 0.1]), seed=st.integers(0, 99))
+def test_warmup_then_cosine_follows_the_formula(total, lr, seed):
+    optimizer = with_cosine_decay(
+        make_optimizer({"class_name": "AdamW", "config": {"learning_rate": lr}}), total,
+        warmup=WARMUP_FRACTION,
+    )  # fmt: skip
+    schedule, warm = _schedule(optimizer), int(WARMUP_FRACTION * total)
+    some = np.random.default_rng(seed).integers(0, total, 4).tolist()
+    steps = sorted({0, max(warm - 1, 0), warm, warm + 1, total // 2, total - 1, total, *some})
+    rates = {step: float(schedule(step)) for step in steps}
+    for step, rate in rates.items():  # float32 arithmetic inside Keras
+        assert rate == pytest.approx(_warmup_cosine(step, lr, total), rel=1e-4, abs=lr * 1e-6)
+    assert rates[0] == pytest.approx(lr / 10 if warm else lr, rel=1e-5)  # start
+    assert rates[warm] == pytest.approx(lr, rel=1e-5)  # the peak, at the end of the warm-up
+    assert max(rates.values()) <= lr * (1 + 1e-6)
+    assert rates[total] == pytest.approx(0.0, abs=1e-9)  # ~0 at the end
+
+
+def test_warmup_is_five_percent_of_the_steps_from_a_tenth_of_the_rate():
+    assert (WARMUP_FRACTION, WARMUP_START) == (0.05, 0.1)
+    schedule = _schedule(with_cosine_decay(make_optimizer("adam"), 200, warmup=0.05))
+    config = schedule.get_config()
+    assert (config["warmup_steps"], config["decay_steps"]) == (10, 190)
+    assert config["initial_learning_rate"] == pytest.approx(1e-4)  # Adam's 1e-3 / 10
+    assert config["warmup_target"] == pytest.approx(1e-3) and config["alpha"] == 0.0
+    rates = [float(schedule(s)) for s in range(11)]
+    assert np.all(np.diff(rates) > 0)  # rising linearly up to the target
+    np.testing.assert_allclose(np.diff(rates), 9e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize(("name", "warmup_steps"), [("cosine", None), ("warmup_cosine", 4)])
+def test_the_trainer_compiles_each_fold_with_the_named_schedule(name, warmup_steps):
+    from idckit.training import model_builder
+    from idckit.training._fold import FitSettings, _new_model
+
+    settings = FitSettings(
+        build_model=model_builder("benchmark", filters=2), epochs=4, batch_size=8,
+        optimizer={"class_name": "AdamW", "config": {"learning_rate": 2e-3}}, lr_schedule=name,
+        class_weight=None, augment=False, callbacks=None, patience=None, seed=0, strategy=None,
+        verbose=0, stream=None,
+    )  # fmt: skip
+    config = _schedule(_new_model(settings, steps_per_epoch=20).optimizer).get_config()
+    assert config["warmup_target"] == (None if warmup_steps is None else pytest.approx(2e-3))
+    assert config["warmup_steps"] == (warmup_steps or 0)
+    assert config["decay_steps"] == 80 - (warmup_steps or 0)

@@ -28,7 +28,7 @@ def test_too_many_folds_for_the_data_is_a_clear_error(tiny_dataset, tmp_path):
         ({"n_splits": 1}, "Invalid `n_splits`.*integer >= 2"),
         ({"epochs": 0}, "Invalid `epochs`"),
         ({"batch_size": 2.5}, "Invalid `batch_size`"),
-        ({"lr_schedule": "step"}, "Invalid `lr_schedule`.*'cosine'"),
+        ({"lr_schedule": "step"}, "Invalid `lr_schedule`.*'cosine', 'warmup_cosine'"),
         ({"class_weight": {1: 2.0}}, r"Invalid `class_weight`.*\{0: w0, 1: w1\}"),
         ({"threshold_objective": "auc"}, "Invalid `threshold_objective`"),
         ({"verbose": 3}, "Invalid `verbose`"),
@@ -57,3 +57,14 @@ def test_tta_and_smoothing_are_recorded_in_the_config(tiny_dataset):
     assert config["smoothing"] == {"alpha": 0.6, "radius": 1, "step": 50}
     clone = trainer.clone(epochs=1)
     assert (clone.tta, clone.smoothing) == (True, SpatialSmoothing(alpha=0.6))
+
+
+def test_the_cpu_recipe_settings_are_recorded_in_the_config(tiny_dataset):
+    config = KFoldTrainer.from_recipe("cpu").config(tiny_dataset)
+    assert config["lr_schedule"] == "warmup_cosine" and config["threshold_objective"] == 0.5
+    assert config["optimizer"] == {
+        "class_name": "AdamW", "config": {"learning_rate": 2e-3, "weight_decay": 1e-4}
+    }  # fmt: skip
+    assert (config["n_splits"], config["epochs"], config["batch_size"]) == (3, 15, 128)
+    assert config["smoothing"] == {"alpha": 0.7, "radius": 1, "step": 50}
+    assert config["model"]["name"] == "idc_cnn" and config["tta"] is False

@@ -17,10 +17,27 @@ def test_seed_recipe_reproduces_the_capstone():
     assert seed.tta is False and seed.smoothing is None  # the capstone had neither
 
 
-def test_cpu_recipe_trains_the_cpu_cnn_with_cosine_augmentation_and_class_weights():
+def test_cpu_recipe_is_the_researched_recipe():
     cpu = RECIPES["cpu"]
-    assert cpu.model == "idc_cnn" and cpu.optimizer["class_name"] == "AdamW"
-    assert (cpu.lr_schedule, cpu.augment, cpu.class_weight) == ("cosine", True, "balanced")
+    assert cpu.model == "idc_cnn"
+    assert dict(cpu.model_kwargs) == {"width": 16, "depth": 4, "convs_per_block": 1,
+                                      "dropout": 0.3}  # fmt: skip
+    assert (cpu.n_splits, cpu.epochs, cpu.batch_size) == (3, 15, 128)
+    assert cpu.optimizer["class_name"] == "AdamW"
+    assert dict(cpu.optimizer["config"]) == {"learning_rate": 2e-3, "weight_decay": 1e-4}
+    assert (cpu.lr_schedule, cpu.augment, cpu.class_weight) == ("warmup_cosine", True, "balanced")
+    assert cpu.tta is False and cpu.threshold_objective == 0.5
+    assert (cpu.smoothing.alpha, cpu.smoothing.radius) == (0.7, 1)
+    assert "\n" not in cpu.description and cpu.description
+
+
+def test_cpu_recipe_builds_the_98k_parameter_cnn():
+    from idckit.models import build_idc_cnn
+
+    cpu = RECIPES["cpu"]
+    model = model_builder(cpu.model, **cpu.model_kwargs)()
+    assert model.count_params() == 98_418 == build_idc_cnn().count_params()
+    assert model.layers[-1].activation.__name__ == "softmax"
 
 
 def test_recipes_are_frozen_data_and_serialise_to_json():
@@ -32,6 +49,10 @@ def test_recipes_are_frozen_data_and_serialise_to_json():
     data = json.loads(json.dumps(seed.to_dict()))
     assert data["optimizer"]["config"]["momentum"] == 0.2
     assert Recipe(**{**data, "name": "copy"}).to_dict() == {**seed.to_dict(), "name": "copy"}
+    cpu = RECIPES["cpu"]
+    data = json.loads(json.dumps(cpu.to_dict()))
+    assert data["threshold_objective"] == 0.5 and data["lr_schedule"] == "warmup_cosine"
+    assert Recipe(**data) == cpu
 
 
 def test_smoothing_settings_round_trip_through_json_and_reach_the_trainer():
@@ -77,16 +98,26 @@ def test_model_builder_builds_fresh_models_by_name():
     assert transfer.count_params() > 1_000_000
 
 
-def test_idc_cnn_is_looked_up_when_built(monkeypatch):
+def test_idc_cnn_is_exported_and_looked_up_when_built(monkeypatch):
     from idckit import models
 
+    assert "build_idc_cnn" in models.__all__ and callable(models.build_idc_cnn)
     calls = []
-    monkeypatch.setattr(models, "build_idc_cnn", lambda **kw: calls.append(kw) or "model",
-                        raising=False)  # fmt: skip
+    monkeypatch.setattr(models, "build_idc_cnn", lambda **kw: calls.append(kw) or "model")
     assert model_builder("idc_cnn", width=16)() == "model" and calls == [{"width": 16}]
-    monkeypatch.delattr(models, "build_idc_cnn")
-    with pytest.raises(ValueError, match=r"has no idckit\.models\.build_idc_cnn"):
-        model_builder("idc_cnn")()
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"lr_schedule": "step"}, r"Invalid `lr_schedule` for Recipe.*'warmup_cosine'"),
+        ({"threshold_objective": 1.0}, r"Invalid `threshold_objective` for Recipe.*\(0, 1\)"),
+        ({"threshold_objective": "fixed"}, r"Received: threshold_objective='fixed'"),
+    ],
+)
+def test_recipes_validate_schedule_and_threshold(changes, match):
+    with pytest.raises(ValueError, match=match):
+        RECIPES["cpu"].replace(**changes)
 
 
 def test_model_builder_rejects_a_non_name():

@@ -14,7 +14,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "evaluate",
         help="evaluate a finished run's fold ensemble on a data set",
         description="Evaluate the fold models of a finished run as an ensemble (mean "
-        "probability) at the run's threshold, chosen on its out-of-fold predictions, with "
+        "probability) at the run's threshold (chosen on its out-of-fold predictions, or fixed by "
+        "its settings), with "
         "the run's test-time augmentation and spatial smoothing settings.",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a finished `idckit train` run")
@@ -51,8 +52,13 @@ def run(args: argparse.Namespace) -> int:
         print(json_line(summary))
         return 0
     print(report)
+    how = (
+        "chosen on the run's out-of-fold predictions"
+        if isinstance(trainer.threshold_objective, str)
+        else "fixed by the run's settings"
+    )
     print(
-        f"threshold {summary['threshold']:.4f} (chosen on the run's out-of-fold predictions); "
+        f"threshold {summary['threshold']:.4f} ({how}); "
         f"{summary['n_patches']} patches from {summary['n_patients']} patients"
     )
     print(f"post-processing (as the run was trained): {postprocessing_line(trainer)}")

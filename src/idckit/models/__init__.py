@@ -1,4 +1,4 @@
-"""Models: the capstone's benchmark CNN and transfer-learning networks, on any Keras backend.
+"""Models: the capstone's benchmark CNN, idckit's CPU-sized CNN and transfer-learning networks.
 
 Every model takes the same input, RGB ``uint8`` or float 0-255 images ``(N, 50, 50, 3)``, and
 normalises it inside itself (:class:`ImagePreprocessing`), so a saved ``.keras`` file needs no
@@ -21,6 +21,7 @@ from __future__ import annotations
 from idckit.models._benchmark import build_benchmark_cnn
 from idckit.models._finetune import unfreeze_backbone
 from idckit.models._head import HeadConfig
+from idckit.models._idc_cnn import build_idc_cnn
 from idckit.models._losses import loss_for_model
 from idckit.models._precision import precision_policy
 from idckit.models._preprocessing import ImagePreprocessing
@@ -33,6 +34,7 @@ __all__ = [
     "HeadConfig",
     "ImagePreprocessing",
     "build_benchmark_cnn",
+    "build_idc_cnn",
     "build_transfer_model",
     "loss_for_model",
     "precision_policy",

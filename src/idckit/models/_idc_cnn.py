@@ -63,8 +63,8 @@ def build_idc_cnn(
     """Build idckit's CPU-sized CNN: VGG-style blocks, global average pooling, one output.
 
     Block ``i`` (from 0) holds ``convs_per_block[i]`` 3x3 convolutions with
-    ``width * 2**i`` filters, each followed by batch normalisation and ReLU; every block but
-    the last ends with 2x2 max pooling (50 -> 25 -> 12 -> 6 at the default depth). Global
+    ``width * 2**i`` filters, each followed by batch normalisation and ReLU; every block ends
+    with 2x2 max pooling (50 -> 25 -> 12 -> 6 -> 3 at the default depth). Global
     average pooling, dropout and the output layer follow. The model takes ``uint8`` or float
     0-255 RGB images and rescales them itself (an :class:`ImagePreprocessing` layer in mode
     ``"unit"``); it is returned uncompiled (compile it with :func:`loss_for_model`). Only Keras
@@ -73,7 +73,7 @@ def build_idc_cnn(
     Parameters
     ----------
     input_shape
-        ``(height, width, 3)``; each side at least ``2**(depth - 1)``.
+        ``(height, width, 3)``; each side at least ``2**depth``.
     num_classes
         Number of classes (2: IDC(-), IDC(+)).
     width
@@ -111,9 +111,9 @@ def build_idc_cnn(
     width = _check_positive_int("width", width)
     depth = _check_positive_int("depth", depth)
     convs = _check_convs(convs_per_block, depth)
-    if min(shape[:2]) < 2 ** (depth - 1):
+    if min(shape[:2]) < 2**depth:
         raise invalid_argument(
-            "input_shape", _OWNER, f"sides of at least {2 ** (depth - 1)} for depth={depth}",
+            "input_shape", _OWNER, f"sides of at least {2**depth} for depth={depth}",
             input_shape, "Use a smaller `depth`.",
         )  # fmt: skip
     if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout < 1:
@@ -124,8 +124,7 @@ def build_idc_cnn(
         for block, n_convs in enumerate(convs):
             for conv in range(n_convs):
                 x = _conv_bn_relu(x, width * 2**block, f"block{block + 1}_{conv + 1}")
-            if block < depth - 1:
-                x = keras.layers.MaxPooling2D(2, name=f"block{block + 1}_pool")(x)
+            x = keras.layers.MaxPooling2D(2, name=f"block{block + 1}_pool")(x)
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
         if dropout > 0:
             x = keras.layers.Dropout(float(dropout), name="dropout")(x)

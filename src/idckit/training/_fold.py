@@ -27,6 +27,7 @@ from idckit.training._inference import (
     report_for,
 )
 from idckit.training._metrics import (
+    WARMUP_FRACTION,
     OptimizerSpec,
     compile_model,
     make_optimizer,
@@ -70,8 +71,10 @@ def _new_model(settings: FitSettings, steps_per_epoch: int) -> Any:
     model = settings.build_model()
     if not getattr(model, "compiled", False):
         optimizer = make_optimizer(settings.optimizer)
-        if settings.lr_schedule == "cosine":
-            optimizer = with_cosine_decay(optimizer, settings.epochs * steps_per_epoch)
+        if settings.lr_schedule in ("cosine", "warmup_cosine"):
+            warmup = WARMUP_FRACTION if settings.lr_schedule == "warmup_cosine" else 0.0
+            total_steps = settings.epochs * steps_per_epoch
+            optimizer = with_cosine_decay(optimizer, total_steps, warmup=warmup)
         compile_model(model, optimizer)
     return model
 

@@ -28,6 +28,8 @@ from idckit.training._recipes import (
     LRSchedule,
     Recipe,
     ThresholdObjective,
+    check_lr_schedule,
+    check_threshold_objective,
     get_recipe,
 )
 from idckit.training._results import CrossValidationResult, FoldResult
@@ -72,7 +74,9 @@ class KFoldTrainer:
     optimizer
         A name (``"adam"``), a Keras optimizer config dict, or a factory; rebuilt per fold.
     lr_schedule
-        ``"constant"`` or ``"cosine"`` (cosine decay of the optimizer's rate over the fold).
+        ``"constant"``, ``"cosine"`` (cosine decay of the optimizer's rate to 0 over the fold)
+        or ``"warmup_cosine"`` (linear warm-up from a tenth of the rate to the rate over the
+        first 5% of the fold's steps, then cosine decay to 0).
     class_weight
         ``"balanced"`` (computed from each training fold only), a dict or None.
     augment
@@ -94,7 +98,9 @@ class KFoldTrainer:
         A scikit-learn splitter (``split(X, y, groups)``); default ``StratifiedGroupKFold``
         over seed-shuffled patients. Patient-disjointness is asserted whatever the splitter.
     threshold_objective, min_recall
-        How :func:`idckit.reporting.choose_threshold` picks the threshold on OOF predictions.
+        How :func:`idckit.reporting.choose_threshold` picks the threshold on OOF predictions
+        (``"f1"``, ``"youden"`` or ``"min_recall"``), or a fixed threshold, a float in (0, 1)
+        such as ``0.5``, stored with the run as it is (``min_recall`` is then unused).
     tta
         Test-time augmentation: P(IDC+) is the mean over the 8 dihedral transforms of each
         patch (:func:`idckit.inference.predict_proba`), for the out-of-fold predictions,
@@ -156,8 +162,7 @@ class KFoldTrainer:
         self.epochs = _positive_int("epochs", epochs)
         self.batch_size = _positive_int("batch_size", batch_size)
         self.optimizer = optimizer
-        check_choice("lr_schedule", _OWNER, lr_schedule, ("constant", "cosine"))
-        self.lr_schedule = lr_schedule
+        self.lr_schedule = check_lr_schedule(lr_schedule, _OWNER)
         _check_class_weight(class_weight)
         self.class_weight = class_weight
         self.augment: bool | Augmentation = (
@@ -171,10 +176,7 @@ class KFoldTrainer:
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.resume = bool(resume)
         self.splitter = splitter
-        check_choice(
-            "threshold_objective", _OWNER, threshold_objective, ("f1", "youden", "min_recall")
-        )
-        self.threshold_objective = threshold_objective
+        self.threshold_objective = check_threshold_objective(threshold_objective, _OWNER)
         self.min_recall = float(min_recall)
         if not isinstance(tta, bool | np.bool_):
             raise invalid_argument("tta", _OWNER, "True or False", tta)

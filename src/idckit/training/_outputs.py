@@ -15,7 +15,7 @@ from idckit.training._atomic import (
 )
 from idckit.training._inference import flat_metrics, report_for
 from idckit.training._predictions import Predictions
-from idckit.training._recipes import ThresholdObjective
+from idckit.training._recipes import ThresholdObjective, check_threshold_objective
 from idckit.training._results import CrossValidationResult, FoldResult
 from idckit.training._run_dir import RunDir
 
@@ -23,6 +23,8 @@ from idckit.training._run_dir import RunDir
 def _choose_threshold(oof: Predictions, objective: ThresholdObjective, min_recall: float) -> float:
     from idckit.reporting import choose_threshold
 
+    if not isinstance(objective, str):  # a fixed threshold
+        return float(objective)
     if oof.labels is None:  # pragma: no cover - fold predictions always carry labels
         raise invalid_argument("dataset", "KFoldTrainer", "patches with known labels", None)
     return choose_threshold(oof.labels, oof.prob_idc, objective, min_recall=min_recall)
@@ -52,6 +54,17 @@ def finish_run(
     return result
 
 
+def stored_objective(value: Any) -> ThresholdObjective:
+    """Return the threshold objective that ``report.json`` stores (a name or a fixed float).
+
+    Examples
+    --------
+    >>> stored_objective("f1"), stored_objective(0.5)
+    ('f1', 0.5)
+    """
+    return check_threshold_objective(value, "report.json")
+
+
 def load_result(run: RunDir) -> CrossValidationResult:
     """Read the result of a finished run back from its files."""
     if not run.complete:
@@ -64,7 +77,7 @@ def load_result(run: RunDir) -> CrossValidationResult:
     return CrossValidationResult(
         folds=tuple(FoldResult.from_dict(f) for f in report["folds"]),
         threshold=float(report["threshold"]),
-        threshold_objective=str(report["threshold_objective"]),
+        threshold_objective=stored_objective(report["threshold_objective"]),
         oof=Predictions.from_csv(run.oof_path),
         oof_metrics=report["oof_metrics"],
         run_dir=run.path,

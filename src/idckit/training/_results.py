@@ -147,9 +147,10 @@ class CrossValidationResult:
     folds
         One :class:`FoldResult` per fold, in order.
     threshold
-        Decision threshold on P(IDC+), chosen on the out-of-fold predictions.
+        Decision threshold on P(IDC+), chosen on the out-of-fold predictions (or fixed).
     threshold_objective
-        The objective that chose it (``"f1"``, ``"youden"`` or ``"min_recall"``).
+        The objective that chose it (``"f1"``, ``"youden"`` or ``"min_recall"``), or the
+        fixed threshold (a float) when none was chosen.
     oof
         Out-of-fold predictions: every patch, predicted by the fold that did not train on it.
     oof_metrics
@@ -170,7 +171,7 @@ class CrossValidationResult:
 
     folds: tuple[FoldResult, ...]
     threshold: float
-    threshold_objective: str
+    threshold_objective: str | float
     oof: Predictions = field(repr=False)
     oof_metrics: Mapping[str, Any]
     run_dir: Path
@@ -196,8 +197,11 @@ class CrossValidationResult:
         }
 
     def __str__(self) -> str:
-        return (
-            f"{self.to_table()}\n"
-            f"threshold {self.threshold:.4f} (objective {self.threshold_objective!r}, "
-            f"chosen on {len(self.oof)} out-of-fold predictions); run in {self.run_dir}"
-        )
+        if isinstance(self.threshold_objective, str):
+            how = (
+                f"objective {self.threshold_objective!r}, "
+                f"chosen on {len(self.oof)} out-of-fold predictions"
+            )
+        else:
+            how = "fixed, not chosen on the out-of-fold predictions"
+        return f"{self.to_table()}\nthreshold {self.threshold:.4f} ({how}); run in {self.run_dir}"
