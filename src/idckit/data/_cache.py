@@ -47,7 +47,8 @@ def default_cache_dir() -> Path:
 
     Examples
     --------
-    >>> default_cache_dir().name in ("idckit", os.environ.get("IDCKIT_CACHE_DIR", "idckit"))
+    >>> where = default_cache_dir()
+    >>> str(where) == os.environ.get("IDCKIT_CACHE_DIR") or where.name == "idckit"
     True
     """
     if os.environ.get("IDCKIT_CACHE_DIR"):
