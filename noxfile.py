@@ -30,7 +30,7 @@ QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,docs]")  # docs: tests/test_docs.py checks the docs machinery
     # The docstring examples run too: they are the documentation's promises.
     args = session.posargs or ["--doctest-modules", "src/idckit", "tests"]
     session.run(*PYTEST, "-m", "not gpu", *args, env=QUIET_TF)
