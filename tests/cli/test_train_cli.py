@@ -231,3 +231,13 @@ def test_evaluate_an_unfinished_run_is_one_line(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path), str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "expected a finished run directory" in err and err.count("\n") == 1
+
+
+def test_context_flag_overrides_the_recipe_and_needs_the_idc_cnn():
+    assert recipe_from_args(_args("--context", "2")).context == 2
+    assert recipe_from_args(_args("--context", "0")).context == 0
+    assert recipe_from_args(_args("--model", "benchmark")).context == 0  # dropped with the model
+    with pytest.raises(CLIError, match="--context"):
+        recipe_from_args(_args("--model", "benchmark", "--context", "1"))
+    with pytest.raises(CLIError, match="--context"):
+        recipe_from_args(_args("--context", "4"))

@@ -100,3 +100,27 @@ def test_save_and_reload_round_trip(tmp_path, uint8_images):
         keras.ops.convert_to_numpy(model(uint8_images)),
         atol=1e-6,
     )
+
+
+def test_context_model_takes_mosaics_and_has_two_streams():
+    model = build_idc_cnn(width=4, context=1, context_width=2)
+    assert model.input_shape == (None, 150, 150, 3)
+    convs = {layer.name: layer.filters for layer in model.layers if "conv" in layer.name}
+    assert [convs[f"block{i}_1_conv"] for i in (1, 2, 3, 4)] == [4, 8, 16, 32]
+    assert [convs[f"context_block{i}_1_conv"] for i in (1, 2, 3, 4)] == [2, 4, 8, 16]
+    assert model.get_layer("features").output.shape == (None, 32 + 16)
+    assert build_idc_cnn(width=4, context=2).input_shape == (None, 250, 250, 3)
+    with pytest.raises(ValueError, match="context"):
+        build_idc_cnn(context=4)
+
+
+def test_context_model_sees_the_centre_patch_at_full_resolution():
+    model = build_idc_cnn(width=4, context=1)
+    crop = keras.Model(model.input, model.get_layer("centre_crop").output)
+    pooled = keras.Model(model.input, model.get_layer("context_pool").output)
+    mosaic = np.random.default_rng(0).integers(0, 256, (2, 150, 150, 3)).astype("uint8")
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(crop(mosaic)), mosaic[:, 50:100, 50:100] / 255.0, atol=1e-6
+    )
+    expected = mosaic.reshape(2, 50, 3, 50, 3, 3).mean(axis=(2, 4)) / 255.0
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(pooled(mosaic)), expected, atol=1e-5)

@@ -60,6 +60,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="R",
         help="neighbourhood of --smooth in grid cells (default: the recipe's, else 1)",
     )
+    parser.add_argument(
+        "--context",
+        type=int,
+        metavar="R",
+        help="feed each patch with its neighbours: a (2R+1)x(2R+1) mosaic of the patient's "
+        "slide, for --model idc_cnn; 0 turns it off (default: the recipe's)",
+    )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="default: 0")
     parser.add_argument("--resume", action="store_true", help="continue a killed run")
     parser.add_argument("--test-data", metavar="DIR", help="held-out patients to evaluate on")
@@ -105,14 +112,22 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
     """
     recipe = get_recipe(args.recipe)
     changes: dict[str, Any] = {}
-    model, kwargs = recipe.model, dict(recipe.model_kwargs)
+    model, kwargs, context = recipe.model, dict(recipe.model_kwargs), recipe.context
     if args.model is not None and args.model != recipe.model:
-        model, kwargs = args.model, {}
+        model, kwargs, context = args.model, {}, 0
+    if args.context is not None:
+        if not 0 <= args.context <= 3 or (args.context and model != "idc_cnn"):
+            raise CLIError(
+                f"--context must be 0 to 3, and 0 unless --model idc_cnn; got {args.context}"
+            )
+        context = args.context
     if args.weights is not None:
         if model in _NOT_TRANSFER:
             raise CLIError(f"--weights applies to transfer backbones, not to --model {model}")
         kwargs["weights"] = _weights(args.weights)
-    changes.update(model=model, model_kwargs=kwargs, smoothing=_smoothing(args, recipe))
+    changes.update(
+        model=model, model_kwargs=kwargs, context=context, smoothing=_smoothing(args, recipe)
+    )
     if args.tta is not None:
         changes["tta"] = args.tta
     for flag, field in (("folds", "n_splits"), ("epochs", "epochs"), ("batch_size", "batch_size")):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from idckit.data._augment import Augmentation
+from idckit.data._context import gather_mosaics, neighbour_indices
 from idckit.data._dataset import IDCPatchDataset
 from idckit.data._records import DEFAULT_PATTERN, PatchRecord
 from idckit.data._report import PatchError, ScanReport
@@ -31,7 +32,9 @@ __all__ = [  # noqa: RUF022 - plain sorted() order, as test_data_api checks (not
     "PatchError",
     "PatchRecord",
     "ScanReport",
+    "gather_mosaics",
     "named_patient_split",
+    "neighbour_indices",
     "patient_train_test_split",
     "plot_class_balance",
     "plot_patch_grid",

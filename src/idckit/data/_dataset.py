@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from idckit._errors import check_choice, invalid_argument
 from idckit.data._cache import CacheSpec, PixelStore, open_tree, rebuild
+from idckit.data._context import check_context, gather_mosaics, neighbour_indices
 from idckit.data._decode import PadMode
 from idckit.data._records import DEFAULT_PATTERN, PatchRecord, compile_pattern
 from idckit.data._report import ScanReport
@@ -81,6 +82,7 @@ class IDCPatchDataset:
         self._cache: CacheSpec | None = None
         self._store = None if images is None else PixelStore(array=_check_images(images, n))
         self._abspaths: npt.NDArray[np.str_] | None = None
+        self._neighbours: dict[tuple[int, int], npt.NDArray[np.intp]] = {}
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -167,6 +169,7 @@ class IDCPatchDataset:
         ds._cache = replace(spec, result=result)
         ds._store = PixelStore(spec.entry / "images.npy")
         ds._abspaths = None
+        ds._neighbours = {}
         return ds
 
     def _derive(self, keep: npt.NDArray[np.intp]) -> IDCPatchDataset:
@@ -178,6 +181,7 @@ class IDCPatchDataset:
         base = np.arange(len(self), dtype=np.intp) if self._rows is None else self._rows
         ds._rows = base[keep]
         ds._abspaths = None if self._abspaths is None else self._abspaths[keep]
+        ds._neighbours = {}  # neighbours are looked up within the selection
         return ds
 
     # ------------------------------------------------------------------ per-patch arrays
@@ -420,18 +424,65 @@ class IDCPatchDataset:
             return _read_only(array[rows[0] : rows[-1] + 1])  # contiguous: a view, no copy
         return array[rows]
 
-    def load_images(self, indices: npt.ArrayLike) -> npt.NDArray[np.uint8]:
+    def load_images(self, indices: npt.ArrayLike, *, context: int = 0) -> npt.NDArray[np.uint8]:
         """Gather the pixels of the patches at ``indices`` in one fancy-indexing read.
+
+        With ``context=r``, each patch comes as the mosaic of its ``(2r+1) x (2r+1)``
+        neighbourhood on its patient's slide grid (see :meth:`neighbours`), ``(2r+1) * P``
+        pixels a side, the patch itself at the centre and missing neighbours white.
 
         Examples
         --------
-        >>> ds = IDCPatchDataset([0, 1], ["a", "b"], images=np.zeros((2, 50, 50, 3), np.uint8))
-        >>> ds.load_images([1]).shape
-        (1, 50, 50, 3)
+        >>> ds = IDCPatchDataset([0, 1], ["a", "a"], x=[0, 50], y=[0, 0],
+        ...                      images=np.zeros((2, 50, 50, 3), np.uint8))
+        >>> ds.load_images([1]).shape, ds.load_images([1], context=1).shape
+        ((1, 50, 50, 3), (1, 150, 150, 3))
         """
         idx = np.arange(len(self))[np.asarray(indices, dtype=np.intp)]
+        context = check_context(context, "IDCPatchDataset.load_images")
+        pixels = self._pixels().array
+        if context:
+            return gather_mosaics(pixels, self._context_rows(context)[idx])
         rows = idx if self._rows is None else self._rows[idx]
-        return np.asarray(self._pixels().array[rows])
+        return np.asarray(pixels[rows])
+
+    def neighbours(self, radius: int = 1) -> npt.NDArray[np.intp]:
+        """Index of every patch's neighbours on its patient's slide grid, ``-1`` for none.
+
+        The grid step is the patch size (50 px unless the pixels say otherwise); neighbours are
+        looked up within this dataset (a patch-level selection may lack some). Computed once
+        per radius.
+
+        Parameters
+        ----------
+        radius
+            Neighbourhood radius in grid cells (1: the 3x3 cells around each patch).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N, (2 * radius + 1) ** 2)`` indices into this dataset, row-major over the
+            neighbourhood (see :func:`idckit.data.neighbour_indices`).
+
+        Examples
+        --------
+        >>> ds = IDCPatchDataset([0, 1], ["a", "a"], x=[0, 50], y=[0, 0])
+        >>> ds.neighbours(1)[0].tolist()
+        [-1, -1, -1, -1, 0, 1, -1, -1, -1]
+        """
+        step = self._store.array.shape[1] if self._store_ready() else 50  # type: ignore[union-attr]
+        key = (check_context(radius, "IDCPatchDataset.neighbours"), int(step))
+        if key not in self._neighbours:
+            table = neighbour_indices(self._patients, self._x, self._y, radius=key[0], step=key[1])
+            self._neighbours[key] = _read_only(table)
+        return self._neighbours[key]
+
+    def _context_rows(self, context: int) -> npt.NDArray[np.intp]:
+        """:meth:`neighbours` as rows of the pixel store (``-1`` stays ``-1``)."""
+        table = self.neighbours(context)
+        if self._rows is None:
+            return table
+        return np.where(table >= 0, self._rows[table], -1)
 
     def to_keras(
         self,
@@ -440,13 +491,15 @@ class IDCPatchDataset:
         shuffle: bool = True,
         augment: bool | Augmentation = False,
         seed: int | None = None,
+        context: int = 0,
     ) -> PyDataset:
         """Feed Keras: a ``keras.utils.PyDataset`` of ``(uint8 images, int32 labels)`` batches.
 
         Batches are gathered from the cache in one read each; ``shuffle`` draws a new order
         every epoch; ``augment=True`` applies a random flip/90-degree rotation per patch, an
         :class:`~idckit.data.Augmentation` also colour/stain jitter (``seed`` fixes its draws
-        too). Keras is imported here, not before.
+        too). With ``context=r`` every patch comes as the mosaic of its neighbourhood (see
+        :meth:`load_images`). Keras is imported here, not before.
 
         Examples
         --------
@@ -458,9 +511,11 @@ class IDCPatchDataset:
         from idckit.data._feed import PatchFeed
 
         rows = np.arange(len(self), dtype=np.intp) if self._rows is None else self._rows
+        context = check_context(context, "IDCPatchDataset.to_keras")
+        store = self._pixels()
         return PatchFeed(
-            self._pixels(), rows, self._labels, batch_size, shuffle=shuffle, augment=augment,
-            seed=seed,
+            store, self._context_rows(context) if context else rows, self._labels, batch_size,
+            shuffle=shuffle, augment=augment, seed=seed,
         )  # fmt: skip
 
     def _pixels(self) -> PixelStore:

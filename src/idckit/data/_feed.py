@@ -17,6 +17,7 @@ from idckit._errors import invalid_argument
 from idckit.data._augment import Augmentation
 from idckit.data._augment import augment_batch as augment_batch  # re-exported (old home)
 from idckit.data._cache import PixelStore
+from idckit.data._context import gather_mosaics
 
 
 class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untyped
@@ -27,7 +28,9 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
     store
         The pixels (the memory-mapped cache, or an array).
     rows
-        The row of each patch in ``store``.
+        The row of each patch in ``store``, shape ``(N,)``; or ``(N, K)`` rows of each patch's
+        neighbourhood (``-1`` for none, see :meth:`IDCPatchDataset.neighbours`) to feed
+        mosaics of neighbouring patches instead (context).
     labels
         The label of each patch.
     batch_size
@@ -88,7 +91,10 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
         if not 0 <= index < len(self):
             raise IndexError(f"batch index {index} out of range for {len(self)} batches")
         pick = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        images = self.store.array[self.rows[pick]]
+        if self.rows.ndim == 2:
+            images = gather_mosaics(self.store.array, self.rows[pick])
+        else:
+            images = self.store.array[self.rows[pick]]
         if self.augment is not None:
             rng = np.random.default_rng([self.seed, self.epoch, index])
             images = self.augment.apply(images, rng)

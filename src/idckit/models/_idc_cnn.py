@@ -9,6 +9,7 @@ from typing import Any
 import keras
 
 from idckit._errors import invalid_argument
+from idckit.data._context import check_context
 from idckit.models._head import OutputActivation, check_output, output_layer
 from idckit.models._inputs import check_input_shape, image_input
 from idckit.models._precision import policy_scope
@@ -57,6 +58,8 @@ def build_idc_cnn(
     convs_per_block: int | Sequence[int] = 1,
     dropout: float = 0.3,
     output: OutputActivation = "softmax",
+    context: int = 0,
+    context_width: int = 8,
     mixed_precision: bool | str = False,
     name: str = "idc_cnn",
 ) -> keras.Model:
@@ -69,6 +72,14 @@ def build_idc_cnn(
     0-255 RGB images and rescales them itself (an :class:`ImagePreprocessing` layer in mode
     ``"unit"``); it is returned uncompiled (compile it with :func:`loss_for_model`). Only Keras
     layers are used, so it runs on the TensorFlow, JAX and PyTorch backends.
+
+    With ``context=r`` the model takes the mosaic of each patch's ``(2r+1) x (2r+1)``
+    neighbourhood on the slide (:meth:`IDCPatchDataset.load_images` with ``context=r``) and
+    has two streams: the blocks above on the central patch (cropped from the mosaic) and the
+    same blocks with ``context_width`` filters on the whole mosaic average-pooled
+    ``2r+1``-fold to the patch's size (a lower-magnification view of the surrounding
+    tissue); their pooled features are concatenated before the output. Train it with
+    ``KFoldTrainer(context=r)``.
 
     Parameters
     ----------
@@ -86,6 +97,11 @@ def build_idc_cnn(
         Dropout rate in [0, 1) before the output layer (0 disables it).
     output
         ``"softmax"`` (``num_classes`` units) or ``"sigmoid"`` (one unit, ``num_classes=2``).
+    context
+        Neighbourhood radius in patches (0: the patch alone). The model's input is then
+        ``((2 * context + 1) * height, (2 * context + 1) * width, 3)``.
+    context_width
+        Filters of the first block of the context stream (used when ``context > 0``).
     mixed_precision
         ``False``, ``True`` (``"mixed_float16"``) or ``"mixed_bfloat16"``: build under that
         policy (see :func:`precision_policy`); the output layer stays float32.
@@ -95,7 +111,8 @@ def build_idc_cnn(
     Returns
     -------
     keras.Model
-        Uncompiled; ``(N, *input_shape)`` in, ``(N, num_classes)`` or ``(N, 1)`` out.
+        Uncompiled; ``(N, *input_shape)`` in (the mosaic's shape with ``context``),
+        ``(N, num_classes)`` or ``(N, 1)`` out.
 
     Examples
     --------
@@ -105,6 +122,8 @@ def build_idc_cnn(
     (4, 2)
     >>> build_idc_cnn(width=8, output="sigmoid").output_shape
     (None, 1)
+    >>> build_idc_cnn(width=8, context=1).input_shape
+    (None, 150, 150, 3)
     """
     shape = check_input_shape(input_shape, _OWNER)
     check_output(num_classes, output, _OWNER)
@@ -118,15 +137,32 @@ def build_idc_cnn(
         )  # fmt: skip
     if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout < 1:
         raise invalid_argument("dropout", _OWNER, "a float in [0, 1)", dropout)
+    context = check_context(context, _OWNER)
+    context_width = _check_positive_int("context_width", context_width)
+    side = 2 * context + 1
     with policy_scope(mixed_precision, _OWNER):
-        inputs = image_input(shape)
+        inputs = image_input((shape[0] * side, shape[1] * side, shape[2]))
         x = ImagePreprocessing("unit", name="preprocessing")(inputs)
-        for block, n_convs in enumerate(convs):
-            for conv in range(n_convs):
-                x = _conv_bn_relu(x, width * 2**block, f"block{block + 1}_{conv + 1}")
-            x = keras.layers.MaxPooling2D(2, name=f"block{block + 1}_pool")(x)
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        if context:
+            margin = (shape[0] * context, shape[1] * context)
+            centre = keras.layers.Cropping2D(margin, name="centre_crop")(x)
+            features = _stream(centre, width, convs, "")
+            surround = keras.layers.AveragePooling2D(side, name="context_pool")(x)
+            x = keras.layers.Concatenate(name="features")(
+                [features, _stream(surround, context_width, convs, "context_")]
+            )
+        else:
+            x = _stream(x, width, convs, "")
         if dropout > 0:
             x = keras.layers.Dropout(float(dropout), name="dropout")(x)
         outputs = output_layer(num_classes, output)(x)
         return keras.Model(inputs, outputs, name=name)
+
+
+def _stream(x: Any, width: int, convs: tuple[int, ...], prefix: str) -> Any:
+    """VGG-style blocks (``width * 2**i`` filters), then global average pooling."""
+    for block, n_convs in enumerate(convs):
+        for conv in range(n_convs):
+            x = _conv_bn_relu(x, width * 2**block, f"{prefix}block{block + 1}_{conv + 1}")
+        x = keras.layers.MaxPooling2D(2, name=f"{prefix}block{block + 1}_pool")(x)
+    return keras.layers.GlobalAveragePooling2D(name=f"{prefix}avg_pool")(x)

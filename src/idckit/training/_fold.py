@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from idckit._errors import invalid_argument
 from idckit.inference._spatial import SpatialSmoothing
 from idckit.training._atomic import atomic_save, atomic_write_json
 from idckit.training._callbacks import (
@@ -57,6 +58,7 @@ class FitSettings:
     stream: TextIO | None
     tta: bool = False
     smoothing: SpatialSmoothing | None = None
+    context: int = 0
 
 
 def _class_weight(settings: FitSettings, train: Any) -> dict[int, float] | None:
@@ -77,6 +79,25 @@ def _new_model(settings: FitSettings, steps_per_epoch: int) -> Any:
             optimizer = with_cosine_decay(optimizer, total_steps, warmup=warmup)
         compile_model(model, optimizer)
     return model
+
+
+def check_input_matches(model: Any, image_shape: tuple[int, ...], context: int) -> None:
+    """Refuse a model whose input shape differs from the images the feed makes."""
+    expected = tuple(getattr(model, "input_shape", (None, *image_shape))[1:])
+    if any(
+        e is not None and int(e) != int(s) for e, s in zip(expected, image_shape, strict=False)
+    ):
+        hint = (
+            f"With context={context} every patch is fed as a {image_shape[0]}x{image_shape[1]} "
+            f"mosaic of its neighbourhood: build the model for it, e.g. "
+            f"build_idc_cnn(context={context})."
+            if context
+            else "Build the model for the patches' shape, or set `context` to feed mosaics."
+        )
+        raise invalid_argument(
+            "build_model", "KFoldTrainer", f"a model taking {tuple(image_shape)} images",
+            expected, hint,
+        )  # fmt: skip
 
 
 def _load_checkpoint(path: Path) -> Any:
@@ -131,14 +152,18 @@ def train_fold(
     keras.utils.set_random_seed(settings.seed + fold)
     feed_seed = settings.seed * 1000 + fold * 100 + state.epoch
     train_feed = train.to_keras(
-        settings.batch_size, shuffle=True, augment=settings.augment, seed=feed_seed
+        settings.batch_size, shuffle=True, augment=settings.augment, seed=feed_seed,
+        context=settings.context,
+    )  # fmt: skip
+    val_feed = val.to_keras(
+        settings.batch_size, shuffle=False, augment=False, context=settings.context
     )
-    val_feed = val.to_keras(settings.batch_size, shuffle=False, augment=False)
     with strategy_scope(settings.strategy):
         if state.checkpoint is not None:
             model = _load_checkpoint(fold_dir / state.checkpoint)
         else:
             model = _new_model(settings, len(train_feed))
+    check_input_matches(model, val_feed[0][0].shape[1:], settings.context)
     if state.epoch < settings.epochs and not state.stopped:
         if settings.verbose and state.epoch:
             print(f"fold {fold}: resuming after epoch {state.epoch}", file=settings.stream)
@@ -160,7 +185,9 @@ def finish_fold(
     """
     model.load_weights(fold_dir / str(state.best_weights))
     atomic_save(fold_dir / "model.keras", model.save)
-    prob = predict_probability([model], val, settings.batch_size, tta=settings.tta)
+    prob = predict_probability(
+        [model], val, settings.batch_size, tta=settings.tta, context=settings.context
+    )
     prob = postprocess(prob, val, settings.smoothing)
     predictions = dataset_predictions(val, prob)
     predictions.to_csv(fold_dir / "val_predictions.csv")

@@ -16,12 +16,13 @@ _BATCHES_PER_READ = 16  # pixels read from the cache per step: 16 batches
 
 
 def predict_probability(
-    models: Sequence[Any], dataset: Any, batch_size: int, *, tta: bool = False
+    models: Sequence[Any], dataset: Any, batch_size: int, *, tta: bool = False, context: int = 0
 ) -> npt.NDArray[np.float64]:
     """Mean P(IDC+) of ``models`` (an ensemble) for every patch of ``dataset``, in order.
 
-    Pixels are read a block of batches at a time (:meth:`IDCPatchDataset.load_images`) and
-    every model predicts each block, with the 8-way dihedral test-time augmentation if ``tta``.
+    Pixels are read a block of batches at a time (:meth:`IDCPatchDataset.load_images`, as
+    mosaics of each patch's neighbourhood with ``context``) and every model predicts each
+    block, with the 8-way dihedral test-time augmentation if ``tta``.
     """
     from idckit.inference import predict_proba
 
@@ -29,7 +30,9 @@ def predict_probability(
     block = batch_size * _BATCHES_PER_READ
     for start in range(0, len(dataset), block):
         rows = np.arange(start, min(start + block, len(dataset)))
-        images = dataset.load_images(rows)
+        images = (
+            dataset.load_images(rows, context=context) if context else dataset.load_images(rows)
+        )
         for model in models:
             total[rows] += predict_proba(model, images, tta=tta, batch_size=batch_size)
     return total / max(len(models), 1)

@@ -14,6 +14,7 @@ import numpy as np
 
 from idckit._errors import check_choice, invalid_argument
 from idckit.data._augment import Augmentation
+from idckit.data._context import check_context
 from idckit.inference._spatial import SpatialSmoothing
 from idckit.training._atomic import read_json
 from idckit.training._callbacks import RunClock
@@ -110,6 +111,11 @@ class KFoldTrainer:
         (:class:`~idckit.inference.SpatialSmoothing`, or a dict of its fields), applied to
         every fold's validation predictions before the threshold is chosen and to the
         ensemble's predictions in :meth:`evaluate` and :meth:`predict`; None: off.
+    context
+        Neighbourhood context: feed every patch as the mosaic of its ``(2r+1) x (2r+1)``
+        neighbourhood on its patient's slide (:meth:`IDCPatchDataset.load_images`), for
+        training, validation, :meth:`evaluate` and :meth:`predict`; the model must take such
+        mosaics (``build_idc_cnn(context=r)``). 0: the patch alone.
     strategy
         A ``tf.distribute`` strategy (TensorFlow backend); see :mod:`idckit.training`.
     verbose
@@ -148,6 +154,7 @@ class KFoldTrainer:
         min_recall: float = 0.9,
         tta: bool = False,
         smoothing: SpatialSmoothing | Mapping[str, Any] | None = None,
+        context: int = 0,
         strategy: Any = None,
         verbose: int = 1,
         stream: TextIO | None = None,
@@ -182,6 +189,7 @@ class KFoldTrainer:
             raise invalid_argument("tta", _OWNER, "True or False", tta)
         self.tta = bool(tta)
         self.smoothing = SpatialSmoothing.coerce(smoothing, _OWNER)
+        self.context = check_context(context, _OWNER)
         check_strategy(strategy)
         self.strategy = strategy
         check_choice("verbose", _OWNER, verbose, (0, 1, 2))
@@ -203,7 +211,7 @@ class KFoldTrainer:
         """
         recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
         kwargs = recipe.trainer_kwargs()
-        kwargs["model_config"] = {"name": recipe.model, "kwargs": dict(recipe.model_kwargs)}
+        kwargs["model_config"] = {"name": recipe.model, "kwargs": recipe.builder_kwargs()}
         kwargs.update(overrides)
         return cls(**kwargs)
 
@@ -235,6 +243,7 @@ class KFoldTrainer:
             augment=Augmentation.coerce(config.get("augment", False)) or False,
             tta=bool(config.get("tta", False)),
             smoothing=None if smoothing is None else SpatialSmoothing(**smoothing),
+            context=int(config.get("context", 0)),
             verbose=0,
         )
         trainer.result_ = result
@@ -271,6 +280,7 @@ class KFoldTrainer:
                 "min_recall": self.min_recall,
                 "tta": self.tta,
                 "smoothing": None if self.smoothing is None else self.smoothing.to_dict(),
+                "context": self.context,
                 "dataset": dataset_fingerprint(dataset),
             }
         )
@@ -350,6 +360,7 @@ class KFoldTrainer:
             class_weight=self.class_weight, augment=self.augment, callbacks=self.callbacks,
             patience=self.patience, seed=self.seed, strategy=self.strategy,
             verbose=self.verbose, stream=self.stream, tta=self.tta, smoothing=self.smoothing,
+            context=self.context,
         )  # fmt: skip
 
     def _say(self, line: str) -> None:
@@ -398,7 +409,9 @@ class KFoldTrainer:
             predict_probability,
         )
 
-        prob = predict_probability(self.fold_models(), dataset, self.batch_size, tta=self.tta)
+        prob = predict_probability(
+            self.fold_models(), dataset, self.batch_size, tta=self.tta, context=self.context
+        )
         return dataset_predictions(dataset, postprocess(prob, dataset, self.smoothing))
 
     def evaluate(self, dataset: Any, *, out_dir: os.PathLike[str] | str | None = None) -> Any:

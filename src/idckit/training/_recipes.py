@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from idckit._errors import invalid_argument
 from idckit.data._augment import Augmentation
+from idckit.data._context import check_context
 from idckit.inference._spatial import SpatialSmoothing
 
 ClassWeight = Literal["balanced"] | Mapping[int, float] | None
@@ -112,6 +113,9 @@ class Recipe:
     smoothing
         Spatial smoothing of P(IDC+) over each patient's neighbouring patches (a
         :class:`~idckit.inference.SpatialSmoothing` or a dict of its fields), or None.
+    context
+        Neighbourhood radius fed to the model (``KFoldTrainer(context=...)``); passed to the
+        ``"idc_cnn"`` builder too, the only named model that takes mosaics. 0: none.
     description
         One line for ``--help`` and the docs.
 
@@ -138,6 +142,7 @@ class Recipe:
     threshold_objective: ThresholdObjective = "f1"
     tta: bool = False
     smoothing: SpatialSmoothing | None = None
+    context: int = 0
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -148,6 +153,12 @@ class Recipe:
         objective = check_threshold_objective(self.threshold_objective, "Recipe")
         object.__setattr__(self, "threshold_objective", objective)
         Augmentation.coerce(self.augment, "Recipe")  # validates; booleans stay booleans
+        object.__setattr__(self, "context", check_context(self.context, "Recipe"))
+        if self.context and self.model != "idc_cnn":
+            raise invalid_argument(
+                "context", "Recipe", "0 unless model='idc_cnn' (the model that takes mosaics)",
+                self.context,
+            )  # fmt: skip
 
     def replace(self, **changes: Any) -> Recipe:
         """Return a copy with ``changes`` applied (``dataclasses.replace``)."""
@@ -164,7 +175,7 @@ class Recipe:
     def trainer_kwargs(self) -> dict[str, Any]:
         """Return keyword arguments for :class:`~idckit.training.KFoldTrainer` (with a builder)."""
         return {
-            "build_model": model_builder(self.model, **self.model_kwargs),
+            "build_model": model_builder(self.model, **self.builder_kwargs()),
             "n_splits": self.n_splits,
             "epochs": self.epochs,
             "batch_size": self.batch_size,
@@ -175,7 +186,15 @@ class Recipe:
             "threshold_objective": self.threshold_objective,
             "tta": self.tta,
             "smoothing": self.smoothing,
+            "context": self.context,
         }
+
+    def builder_kwargs(self) -> dict[str, Any]:
+        """Return the model builder's keyword arguments (with ``context`` when it is set)."""
+        kwargs = dict(self.model_kwargs)
+        if self.context:
+            kwargs["context"] = self.context
+        return kwargs
 
 
 RECIPES: Mapping[str, Recipe] = MappingProxyType(
