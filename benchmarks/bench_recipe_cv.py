@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Cross-validated quality of the ``cpu`` recipe (and variants of it) on unseen patients.
+
+Runs ``KFoldTrainer.from_recipe("cpu", ...)`` on a tree of real patches (patient-grouped,
+stratified folds; every score is on patients the scoring model never saw) with smoothing
+switched off in the trainer, then scores each fold's out-of-fold predictions at the recipe's
+threshold twice: as the model gave them, and after the recipe's spatial smoothing (which is
+what the recipe itself reports). Prints one line per fold and the mean and standard deviation
+over folds, with the wall time of the training.
+
+    python benchmarks/bench_recipe_cv.py                          # the cpu recipe as it is
+    python benchmarks/bench_recipe_cv.py --context 0              # the recipe without context
+    python benchmarks/bench_recipe_cv.py --epochs 8 --out runs/x  # a shorter variant
+
+The default data is ``../shared/data/idc-train`` (27,865 patches of 111 patients). Goal
+(issue 4): F1(+) >= 0.83 and balanced accuracy >= 0.90 on unseen patients, training in at
+most 30 minutes on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "idc-train"
+
+
+def fold_scores(labels: Any, prob: Any, threshold: float) -> dict[str, float]:
+    from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
+
+    predicted = prob >= threshold
+    return {
+        "f1_pos": float(f1_score(labels, predicted)),
+        "balanced_accuracy": float(balanced_accuracy_score(labels, predicted)),
+        "roc_auc": float(roc_auc_score(labels, prob)),
+    }
+
+
+def summarise(rows: list[dict[str, float]]) -> dict[str, list[float]]:
+    return {
+        key: [round(float(np.mean([r[key] for r in rows])), 4),
+              round(float(np.std([r[key] for r in rows])), 4)]
+        for key in rows[0]
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="tree of patches")
+    parser.add_argument("--out", type=Path, help="run directory (default: a temporary one)")
+    parser.add_argument("--context", type=int, help="context radius (default: the recipe's)")
+    parser.add_argument("--epochs", type=int, help="epochs per fold (default: the recipe's)")
+    parser.add_argument("--folds", type=int, help="folds (default: the recipe's)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    from idckit.data import IDCPatchDataset
+    from idckit.inference import smooth_probabilities
+    from idckit.training import KFoldTrainer, get_recipe
+
+    recipe = get_recipe("cpu")
+    changes: dict[str, Any] = {"smoothing": None}
+    for name, field in (("context", "context"), ("epochs", "epochs"), ("folds", "n_splits")):
+        if getattr(args, name) is not None:
+            changes[field] = getattr(args, name)
+    variant = recipe.replace(**changes)
+    dataset = IDCPatchDataset.from_directory(args.data)
+    out = args.out or Path(tempfile.mkdtemp(prefix="idckit-recipe-cv-")) / "run"
+    trainer = KFoldTrainer.from_recipe(variant, seed=args.seed, out_dir=out)
+    start = time.perf_counter()
+    result = trainer.fit(dataset)
+    minutes = (time.perf_counter() - start) / 60
+    threshold = float(recipe.threshold_objective)  # the cpu recipe's fixed threshold
+    assert recipe.smoothing is not None
+    oof = result.oof
+    smoothed = recipe.smoothing.apply(oof.prob_idc, oof.patients, oof.x, oof.y)
+    assert np.allclose(
+        smoothed,
+        smooth_probabilities(oof.prob_idc, oof.patients, oof.x, oof.y, alpha=0.7, radius=1),
+    )
+    raw_rows, smooth_rows = [], []
+    for fold in result.folds:
+        rows = np.isin(oof.patients, list(fold.val_patients))
+        raw_rows.append(fold_scores(oof.labels[rows], oof.prob_idc[rows], threshold))
+        smooth_rows.append(fold_scores(oof.labels[rows], smoothed[rows], threshold))
+        print(
+            f"fold {fold.fold}: {len(fold.val_patients)} patients, {int(rows.sum())} patches, "
+            f"best epoch {fold.best_epoch}/{fold.epochs_run}; F1(+)/BA/AUC "
+            f"raw {raw_rows[-1]['f1_pos']:.3f}/{raw_rows[-1]['balanced_accuracy']:.3f}/"
+            f"{raw_rows[-1]['roc_auc']:.3f}, smoothed {smooth_rows[-1]['f1_pos']:.3f}/"
+            f"{smooth_rows[-1]['balanced_accuracy']:.3f}/{smooth_rows[-1]['roc_auc']:.3f}"
+        )
+    summary = {
+        "variant": {k: v for k, v in variant.to_dict().items() if k != "description"},
+        "threshold": threshold,
+        "train_minutes": round(minutes, 1),
+        "raw": summarise(raw_rows),
+        "smoothed": summarise(smooth_rows),
+        "run_dir": str(result.run_dir),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
