@@ -25,7 +25,7 @@ def test_help_lists_the_recipes_descriptions(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "cpu: A 98k-parameter CNN" in out and "fixed threshold 0.5" in out
+    assert "cpu: A 123k-parameter two-stream CNN" in out and "fixed threshold 0.5" in out
 
 
 def test_explicit_flags_override_the_recipe():

@@ -241,3 +241,27 @@ def test_saturation_contrast_brightness_match_the_stepwise_definition():
         contrasted = (saturated - saturated.mean()) * c + saturated.mean()
         expected = np.clip(np.rint(contrasted + b), 0, 255)
         assert np.abs(out - expected).max() <= 1  # float32 vs float64 may round differently
+
+
+def _dihedral_reference(batch, seed):
+    """One transform per patch, by the documented bits: 4 transpose, 1 flip rows, 2 columns."""
+    kind = _rng(seed).integers(0, 8, size=len(batch))
+    out = []
+    for image, k in zip(batch, kind, strict=True):
+        image = image.transpose(1, 0, 2) if k & 4 else image
+        image = image[::-1] if k & 1 else image
+        out.append(image[:, ::-1] if k & 2 else image)
+    return np.array(out)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 9), st.sampled_from([1, 3, 4]), st.integers(0, 99))
+def test_augment_batch_is_the_documented_transform_for_any_channels(n, side, channels, seed):
+    batch = _rng(seed + 1).integers(0, 256, (n, side, side, channels)).astype(np.uint8)
+    np.testing.assert_array_equal(
+        augment_batch(batch, _rng(seed)), _dihedral_reference(batch, seed)
+    )
+    as_float = batch.astype(np.float32)  # other dtypes take the NumPy path: same transforms
+    np.testing.assert_array_equal(
+        augment_batch(as_float, _rng(seed)), _dihedral_reference(as_float, seed)
+    )

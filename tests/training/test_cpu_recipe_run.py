@@ -47,6 +47,7 @@ def test_evaluate_and_predict_use_the_fixed_threshold(run, tiny_dataset):
     trainer, _ = run
     reloaded = KFoldTrainer.from_run_dir(trainer.out_dir)
     assert reloaded.threshold == 0.5 and reloaded.smoothing == RECIPES["cpu"].smoothing
+    assert reloaded.context == RECIPES["cpu"].context == 1
     prob = reloaded.predict(tiny_dataset).prob_idc
     np.testing.assert_allclose(prob, trainer.predict(tiny_dataset).prob_idc, atol=1e-9)
     report = reloaded.evaluate(tiny_dataset)

@@ -22,7 +22,8 @@ def test_cpu_recipe_is_the_researched_recipe():
     assert cpu.model == "idc_cnn"
     assert dict(cpu.model_kwargs) == {"width": 16, "depth": 4, "convs_per_block": 1,
                                       "dropout": 0.3}  # fmt: skip
-    assert (cpu.n_splits, cpu.epochs, cpu.batch_size) == (3, 15, 128)
+    assert (cpu.n_splits, cpu.epochs, cpu.batch_size) == (3, 12, 128)
+    assert cpu.context == 1
     assert cpu.optimizer["class_name"] == "AdamW"
     assert dict(cpu.optimizer["config"]) == {"learning_rate": 2e-3, "weight_decay": 1e-4}
     assert (cpu.lr_schedule, cpu.augment, cpu.class_weight) == ("warmup_cosine", True, "balanced")
@@ -31,12 +32,14 @@ def test_cpu_recipe_is_the_researched_recipe():
     assert "\n" not in cpu.description and cpu.description
 
 
-def test_cpu_recipe_builds_the_98k_parameter_cnn():
+def test_cpu_recipe_builds_the_two_stream_context_cnn():
     from idckit.models import build_idc_cnn
 
     cpu = RECIPES["cpu"]
-    model = model_builder(cpu.model, **cpu.model_kwargs)()
-    assert model.count_params() == 98_418 == build_idc_cnn().count_params()
+    model = model_builder(cpu.model, **cpu.builder_kwargs())()
+    assert model.count_params() == 123_434 == build_idc_cnn(context=1).count_params()
+    assert model.input_shape == (None, 150, 150, 3)
+    assert build_idc_cnn().count_params() == 98_418  # the patch stream alone
     assert model.layers[-1].activation.__name__ == "softmax"
 
 

@@ -64,10 +64,12 @@ def augment_batch(
     True
     """
     batch = np.ascontiguousarray(images)
+    kind = rng.integers(0, 8, size=len(batch))
+    if batch.dtype == np.uint8 and batch.ndim == 4 and batch.shape[-1] in (1, 3, 4):
+        return _dihedral_opencv(batch, kind)
     pixel = np.dtype((np.void, batch.shape[-1] * batch.itemsize))
     items = batch.view(pixel).reshape(batch.shape[:-1])
     out = np.empty_like(items)
-    kind = rng.integers(0, 8, size=len(batch))
     for k in range(8):  # bit 2: transpose, bit 0: flip rows, bit 1: flip columns
         sel = np.flatnonzero(kind == k)
         if sel.size:
@@ -76,6 +78,24 @@ def augment_batch(
             group = group[:, ::-1] if k & 1 else group
             out[sel] = group[:, :, ::-1] if k & 2 else group
     return out.view(batch.dtype).reshape(batch.shape)
+
+
+# cv2.flip codes: 0 flips the rows (upside down), 1 the columns (left-right), -1 both.
+_FLIP_CODE = {1: 0, 2: 1, 3: -1}
+
+
+def _dihedral_opencv(
+    batch: npt.NDArray[np.uint8], kind: npt.NDArray[np.integer[Any]]
+) -> npt.NDArray[np.uint8]:
+    """:func:`augment_batch`'s transforms, one OpenCV call per patch (several times faster)."""
+    import cv2
+
+    out = np.empty_like(batch)
+    for image, target, k in zip(batch, out, kind.tolist(), strict=True):
+        source = cv2.transpose(image) if k & 4 else image
+        flipped = cv2.flip(source, _FLIP_CODE[k & 3]) if k & 3 else source
+        target[...] = flipped.reshape(target.shape)  # cv2 drops a channel axis of 1
+    return out
 
 
 def hed_jitter(
