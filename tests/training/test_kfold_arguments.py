@@ -65,6 +65,7 @@ def test_the_cpu_recipe_settings_are_recorded_in_the_config(tiny_dataset):
     assert config["optimizer"] == {
         "class_name": "AdamW", "config": {"learning_rate": 2e-3, "weight_decay": 1e-4}
     }  # fmt: skip
-    assert (config["n_splits"], config["epochs"], config["batch_size"]) == (3, 15, 128)
+    assert (config["n_splits"], config["epochs"], config["batch_size"]) == (3, 12, 128)
     assert config["smoothing"] == {"alpha": 0.7, "radius": 1, "step": 50}
     assert config["model"]["name"] == "idc_cnn" and config["tta"] is False
+    assert config["context"] == 1 and config["model"]["kwargs"]["context"] == 1
