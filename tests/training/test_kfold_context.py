@@ -61,3 +61,16 @@ def test_recipe_context_reaches_the_builder_and_the_trainer():
     assert trainer.build_model.keywords["context"] == 2
     assert trainer.model_config["kwargs"]["context"] == 2
     assert "context" not in RECIPES["seed"].builder_kwargs()
+
+
+def test_input_check_names_the_shapes_and_skips_what_it_cannot_read():
+    from types import SimpleNamespace
+
+    from idckit.training._fold import check_input_matches
+
+    check_input_matches(SimpleNamespace(input_shape=(None, 50, 50, 3)), (50, 50, 3), 0)
+    check_input_matches(SimpleNamespace(input_shape=(None, None, None, 3)), (150, 150, 3), 1)
+    check_input_matches(SimpleNamespace(input_shape=[(None, 50), (None, 3)]), (50, 50, 3), 0)
+    check_input_matches(SimpleNamespace(), (50, 50, 3), 0)
+    with pytest.raises(ValueError, match=r"\(50, 50, 3\) images.*set `context`"):
+        check_input_matches(SimpleNamespace(input_shape=(None, 150, 150, 3)), (50, 50, 3), 0)

@@ -82,8 +82,14 @@ def _new_model(settings: FitSettings, steps_per_epoch: int) -> Any:
 
 
 def check_input_matches(model: Any, image_shape: tuple[int, ...], context: int) -> None:
-    """Refuse a model whose input shape differs from the images the feed makes."""
-    expected = tuple(getattr(model, "input_shape", (None, *image_shape))[1:])
+    """Refuse a model whose input shape differs from the images the feed makes.
+
+    Models of several inputs, or without a known input shape, are not checked.
+    """
+    shape = getattr(model, "input_shape", None)
+    if not isinstance(shape, tuple) or not all(d is None or isinstance(d, int) for d in shape):
+        return
+    expected = shape[1:]
     if any(
         e is not None and int(e) != int(s) for e, s in zip(expected, image_shape, strict=False)
     ):
