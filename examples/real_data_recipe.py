@@ -10,7 +10,7 @@ cross-validate the ``cpu`` recipe on the training and validation patients and sc
 
    This example is shown but **not executed** when the documentation is built: it downloads
    1.6 GB and trains on every patch of 113 patients, far more than the 27,865 patches on which
-   the ``cpu`` recipe trains in about 25 minutes on a 2-core CPU. Run it yourself with
+   the ``cpu`` recipe trains in about 18 minutes on a 2-core CPU. Run it yourself with
    ``python real_data_recipe.py``, on a GPU if you have one.
 """
 
