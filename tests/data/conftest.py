@@ -43,3 +43,16 @@ def hostile_copy(_hostile_master: dict[str, Any], tmp_path: Path) -> dict[str, A
 @pytest.fixture
 def cache_dir(tmp_path: Path) -> Path:
     return tmp_path / "cache"
+
+
+@pytest.fixture
+def tiny_sigmoid_model() -> Any:
+    """A compiled 50x50 model (rescale, average pooling, one sigmoid unit) to fit feeds with."""
+    import keras
+
+    inputs = keras.Input((50, 50, 3))
+    hidden = keras.layers.Rescaling(1 / 255)(inputs)
+    hidden = keras.layers.GlobalAveragePooling2D()(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden))
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    return model

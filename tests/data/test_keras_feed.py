@@ -98,16 +98,8 @@ def test_bad_batch_size_is_a_clear_error(batch_size):
 
 
 @pytest.mark.backend
-def test_model_fit_accepts_the_feed():
-    import keras
-
-    inputs = keras.Input((50, 50, 3))
-    hidden = keras.layers.Rescaling(1 / 255)(inputs)
-    hidden = keras.layers.GlobalAveragePooling2D()(hidden)
-    outputs = keras.layers.Dense(1, activation="sigmoid")(hidden)
-    model = keras.Model(inputs, outputs)
-    model.compile(optimizer="sgd", loss="binary_crossentropy")
+def test_model_fit_accepts_the_feed(tiny_sigmoid_model):
     feed = _indexed(16).to_keras(batch_size=8, augment=True, seed=0)
-    history = model.fit(feed, epochs=2, verbose=0)
+    history = tiny_sigmoid_model.fit(feed, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
     assert np.isfinite(history.history["loss"]).all()
