@@ -442,7 +442,7 @@ class IDCPatchDataset:
         context = check_context(context, "IDCPatchDataset.load_images")
         pixels = self._pixels().array
         if context:
-            return gather_mosaics(pixels, self._context_rows(context)[idx])
+            return gather_mosaics(pixels, self._context_rows(context, idx))
         rows = idx if self._rows is None else self._rows[idx]
         return np.asarray(pixels[rows])
 
@@ -477,9 +477,16 @@ class IDCPatchDataset:
             self._neighbours[key] = _read_only(table)
         return self._neighbours[key]
 
-    def _context_rows(self, context: int) -> npt.NDArray[np.intp]:
-        """:meth:`neighbours` as rows of the pixel store (``-1`` stays ``-1``)."""
+    def _context_rows(
+        self, context: int, indices: npt.NDArray[np.intp] | None = None
+    ) -> npt.NDArray[np.intp]:
+        """:meth:`neighbours` (of ``indices`` only, if given) as rows of the pixel store.
+
+        ``-1`` (no neighbour) stays ``-1``.
+        """
         table = self.neighbours(context)
+        if indices is not None:
+            table = table[indices]  # map only the rows asked for (load_images reads blocks)
         if self._rows is None:
             return table
         return np.where(table >= 0, self._rows[table], -1)
