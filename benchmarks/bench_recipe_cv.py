@@ -61,7 +61,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from idckit.data import IDCPatchDataset
-    from idckit.inference import smooth_probabilities
     from idckit.training import KFoldTrainer, get_recipe
 
     recipe = get_recipe("cpu")
@@ -80,10 +79,6 @@ def main() -> None:
     assert recipe.smoothing is not None
     oof = result.oof
     smoothed = recipe.smoothing.apply(oof.prob_idc, oof.patients, oof.x, oof.y)
-    assert np.allclose(
-        smoothed,
-        smooth_probabilities(oof.prob_idc, oof.patients, oof.x, oof.y, alpha=0.7, radius=1),
-    )
     raw_rows, smooth_rows = [], []
     for fold in result.folds:
         rows = np.isin(oof.patients, list(fold.val_patients))

@@ -10,6 +10,7 @@ from typing import Any
 
 from idckit.cli._main import CLIError
 from idckit.cli._runs import load_dataset, one_line_errors
+from idckit.data._context import MAX_CONTEXT
 from idckit.inference._spatial import SpatialSmoothing
 from idckit.training._recipes import MODEL_NAMES, RECIPES, Recipe, get_recipe
 
@@ -116,9 +117,10 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
     if args.model is not None and args.model != recipe.model:
         model, kwargs, context = args.model, {}, 0
     if args.context is not None:
-        if not 0 <= args.context <= 3 or (args.context and model != "idc_cnn"):
+        if not 0 <= args.context <= MAX_CONTEXT or (args.context and model != "idc_cnn"):
             raise CLIError(
-                f"--context must be 0 to 3, and 0 unless --model idc_cnn; got {args.context}"
+                f"--context must be 0 to {MAX_CONTEXT}, and 0 unless --model idc_cnn; "
+                f"got {args.context}"
             )
         context = args.context
     if args.weights is not None:

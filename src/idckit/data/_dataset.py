@@ -517,12 +517,14 @@ class IDCPatchDataset:
         """
         from idckit.data._feed import PatchFeed
 
-        rows = np.arange(len(self), dtype=np.intp) if self._rows is None else self._rows
         context = check_context(context, "IDCPatchDataset.to_keras")
-        store = self._pixels()
+        if context:
+            rows = self._context_rows(context)
+        else:
+            rows = np.arange(len(self), dtype=np.intp) if self._rows is None else self._rows
         return PatchFeed(
-            store, self._context_rows(context) if context else rows, self._labels, batch_size,
-            shuffle=shuffle, augment=augment, seed=seed,
+            self._pixels(), rows, self._labels, batch_size, shuffle=shuffle, augment=augment,
+            seed=seed,
         )  # fmt: skip
 
     def _pixels(self) -> PixelStore:

@@ -169,7 +169,8 @@ def train_fold(
             model = _load_checkpoint(fold_dir / state.checkpoint)
         else:
             model = _new_model(settings, len(train_feed))
-    check_input_matches(model, val_feed[0][0].shape[1:], settings.context)
+    image_shape = val.load_images([0], context=settings.context).shape[1:]  # one patch's
+    check_input_matches(model, image_shape, settings.context)
     if state.epoch < settings.epochs and not state.stopped:
         if settings.verbose and state.epoch:
             print(f"fold {fold}: resuming after epoch {state.epoch}", file=settings.stream)

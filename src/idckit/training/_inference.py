@@ -30,9 +30,7 @@ def predict_probability(
     block = batch_size * _BATCHES_PER_READ
     for start in range(0, len(dataset), block):
         rows = np.arange(start, min(start + block, len(dataset)))
-        images = (
-            dataset.load_images(rows, context=context) if context else dataset.load_images(rows)
-        )
+        images = dataset.load_images(rows, context=context)
         for model in models:
             total[rows] += predict_proba(model, images, tta=tta, batch_size=batch_size)
     return total / max(len(models), 1)
