@@ -1,15 +1,27 @@
 #!/usr/bin/env python3
-"""Training throughput of the ``seed`` recipe's VGG19 and the share of time spent on input.
+"""GPU training throughput of the ``seed`` recipe's VGG19 and its steps' wait for input.
 
-Trains ``build_transfer_model("vgg19", weights=None)`` (the capstone head, 50x50 input) for a
-fixed number of steps on idckit's Keras feed and reports images per second, with and without
-mixed precision, and the share of the training time spent inside the feed's ``__getitem__``
-(gathering, augmenting and handing over a batch). That share is an upper bound on the input
-wait per step: the time Keras would wait if it never fetched the next batch ahead.
+Trains ``build_transfer_model("vgg19", weights=None)`` (the capstone head, 50x50 input, batch
+50, SGD) on idckit's Keras feed with flips/rotations, done either by the feed on the host
+(``augment=True``) or by a ``RandomDihedral`` layer in front of the model on the device, and,
+side by side in the same process, on a feed that hands over one ready-made batch (no gathering,
+no host augmentation: the floor). For each precision and augmentation it reports images per
+second on both and
+
+* ``input_wait``: ``1 - t_ready / t_feed``, the share of the training time that the idckit feed
+  adds over the ready-made batches, i.e. the time each step waits for its input;
+* ``getitem_share``: the share of the training time spent inside the feed's ``__getitem__``
+  (an upper bound on the wait; it overlaps the training when ``--workers`` > 1).
+
+The model is compiled once per precision, augmentation and batch size and the feeds take turns
+on it (ready-made, then the feed with each number of ``--workers`` threads, then ready-made
+again; the faster ready-made run is the floor); every feed first trains 3 untimed steps, so
+compilation and warm-up are outside every timing. ``batch_ms_alone``
+is the feed's time per batch on its own, outside training, for comparison.
 
     KERAS_BACKEND=jax python benchmarks/bench_train_feed.py             # synthetic patches
     KERAS_BACKEND=jax python benchmarks/bench_train_feed.py --data DIR  # a real tree
-    python benchmarks/bench_train_feed.py --steps 5 --precisions float32  # a CPU smoke run
+    python benchmarks/bench_train_feed.py --images 300 --precisions float32  # a CPU smoke run
 
 Goal (issue 4): input wait under 5% of each step on a GPU.
 """
@@ -18,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import tempfile
 import time
 from pathlib import Path
@@ -30,7 +43,7 @@ def timed(feed: Any) -> Any:
 
     class TimedFeed(keras.utils.PyDataset):  # type: ignore[misc]
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__(workers=feed.workers)
             self.seconds = 0.0
 
         def __len__(self) -> int:
@@ -49,46 +62,155 @@ def timed(feed: Any) -> Any:
     return TimedFeed()
 
 
-def measure(dataset: Any, precision: str, steps: int, batch_size: int) -> dict[str, Any]:
+def ready_made(feed: Any) -> Any:
+    """A ``PyDataset`` as long as ``feed`` that hands over its first batch every time."""
     import keras
 
-    from idckit.models import build_transfer_model, loss_for_model, precision_policy
+    batch = feed[0]
+
+    class ReadyFeed(keras.utils.PyDataset):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds = 0.0
+
+        def __len__(self) -> int:
+            return len(feed)
+
+        def __getitem__(self, index: int) -> Any:
+            return batch
+
+    return ReadyFeed()
+
+
+def train_seconds(model: Any, feed: Any, steps: int) -> float:
+    t0 = time.perf_counter()
+    model.fit(feed, epochs=1, steps_per_epoch=steps, verbose=0)
+    return time.perf_counter() - t0
+
+
+def feed_ms_alone(feed: Any, batches: int = 50) -> float:
+    """Milliseconds per batch of ``feed`` on its own, outside any training."""
+    t0 = time.perf_counter()
+    for index in range(min(batches, len(feed))):
+        feed[index]
+    return 1e3 * (time.perf_counter() - t0) / min(batches, len(feed))
+
+
+def build(precision: str, augment: str) -> Any:
+    """The seed recipe's VGG19, compiled; ``augment="device"`` puts RandomDihedral in front."""
+    import keras
+
+    from idckit.models import (
+        RandomDihedral,
+        build_transfer_model,
+        loss_for_model,
+        precision_policy,
+    )
 
     with precision_policy(precision):
         model = build_transfer_model("vgg19", weights=None)
+        if augment == "device":
+            model = keras.Sequential([keras.Input((50, 50, 3)), RandomDihedral(seed=0), model])
     model.compile(optimizer=keras.optimizers.SGD(1e-4, momentum=0.2), loss=loss_for_model(model))
-    feed = timed(dataset.to_keras(batch_size=batch_size, augment=True, seed=0))
-    model.fit(feed, epochs=1, steps_per_epoch=min(len(feed), 3), verbose=0)  # compile, warm up
-    feed.seconds = 0.0
-    t0 = time.perf_counter()
-    model.fit(feed, epochs=1, steps_per_epoch=steps, verbose=0)
-    seconds = time.perf_counter() - t0
-    return {
-        "backend": keras.backend.backend(),
-        "precision": precision,
-        "steps": steps,
-        "batch_size": batch_size,
-        "images_per_s": round(steps * batch_size / seconds, 1),
-        "input_share": round(feed.seconds / seconds, 4),
-    }
+    return model
+
+
+def measure(
+    dataset: Any, precision: str, augment: str, images: int, batch_size: int, workers: list[int]
+) -> list[dict[str, Any]]:
+    import keras
+
+    steps = images // batch_size
+    model = build(precision, augment)
+
+    def feed(n_workers: int) -> Any:
+        return dataset.to_keras(
+            batch_size=batch_size, augment=augment == "host", seed=0, workers=n_workers
+        )
+
+    ready = ready_made(feed(1))
+    train_seconds(model, ready, 3)  # compile and warm up
+    floor = train_seconds(model, ready, steps)
+    rows = []
+    for n_workers in workers:
+        idc_feed = timed(feed(n_workers))
+        train_seconds(model, idc_feed, 3)  # warm up with this feed
+        idc_feed.seconds = 0.0
+        seconds = train_seconds(model, idc_feed, steps)
+        rows.append((n_workers, seconds, idc_feed.seconds))
+    floor = min(floor, train_seconds(model, ready, steps))
+    alone = feed_ms_alone(feed(1))
+    results = []
+    for n_workers, seconds, getitem in rows:
+        results.append({
+            "backend": keras.backend.backend(),
+            "precision": precision,
+            "augment": augment,
+            "batch_size": batch_size,
+            "workers": n_workers,
+            "steps": steps,
+            "images_per_s": round(steps * batch_size / seconds, 1),
+            "images_per_s_ready_made": round(steps * batch_size / floor, 1),
+            "input_wait": round(max(0.0, 1 - floor / seconds), 4),
+            "getitem_share": round(getitem / seconds, 4),
+            "step_ms_ready_made": round(1e3 * floor / steps, 3),
+            "batch_ms_alone": round(alone, 3),
+        })  # fmt: skip
+    return results
+
+
+def device_name() -> str:
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return str(jax.devices()[0].device_kind)
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
+    return platform.processor() or "cpu"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="a patch tree (default: a synthetic one)")
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=50)
-    parser.add_argument("--precisions", default="float32,mixed_float16")
+    parser.add_argument("--images", type=int, default=12800, help="images per timed run")
+    parser.add_argument("--batch-sizes", default="50", help="comma-separated (the seed's: 50)")
+    parser.add_argument("--workers", default="1,2,4", help="feed threads to compare")
+    parser.add_argument("--precisions", default="float32,mixed_float16,mixed_bfloat16")
+    parser.add_argument(
+        "--augment", default="host,device",
+        help="host: the feed flips/rotates (augment=True); device: a RandomDihedral layer does",
+    )  # fmt: skip
     args = parser.parse_args()
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    workers = [int(w) for w in args.workers.split(",")]
 
     from idckit.data import IDCPatchDataset
     from idckit.datasets import make_synthetic
 
+    print(json.dumps({"device": device_name()}))
+    needed = args.images + max(batch_sizes)
     with tempfile.TemporaryDirectory() as work:
-        root = Path(args.data) if args.data else make_synthetic(Path(work) / "data", seed=0)
+        if args.data:
+            root = Path(args.data)
+        else:  # enough patches for the timed runs
+            per_patient = 300
+            root = make_synthetic(
+                Path(work) / "data", n_patients=max(2, -(-needed // per_patient)),
+                patches_per_patient=per_patient, seed=0,
+            )  # fmt: skip
         dataset = IDCPatchDataset.from_directory(root, cache_dir=Path(work) / "cache")
-        for precision in args.precisions.split(","):
-            print(json.dumps(measure(dataset, precision, args.steps, args.batch_size)))
+        if len(dataset) < needed:
+            parser.error(f"{len(dataset)} patches are too few for --images {args.images}")
+        for batch_size in batch_sizes:
+            for precision in args.precisions.split(","):
+                for augment in args.augment.split(","):
+                    rows = measure(dataset, precision, augment, args.images, batch_size, workers)
+                    for row in rows:
+                        print(json.dumps(row), flush=True)
     return 0
 
 

@@ -97,6 +97,27 @@ def test_bad_batch_size_is_a_clear_error(batch_size):
         _indexed(4).to_keras(batch_size=batch_size)
 
 
+@pytest.mark.parametrize("workers", [0, -1, 2.0, True])
+def test_bad_workers_is_a_clear_error(workers):
+    with pytest.raises(ValueError, match="Invalid `workers`"):
+        _indexed(4).to_keras(workers=workers)
+
+
+@pytest.mark.backend
+def test_worker_threads_deliver_the_same_batches_in_order():
+    import keras
+
+    # the mean of patch i is i, so the model's outputs trace which patch came where
+    mean = keras.Sequential([keras.Input((50, 50, 3)), keras.layers.GlobalAveragePooling2D()])
+    ds = _indexed(37)
+    threaded = ds.to_keras(batch_size=4, seed=5, augment=True, workers=3)
+    assert threaded.workers == 3
+    seen = mean.predict(threaded, verbose=0)[:, 0]
+    direct = ds.to_keras(batch_size=4, seed=5)
+    expected = np.concatenate([x[:, 0, 0, 0] for x, _ in _epoch(direct)])
+    np.testing.assert_array_equal(seen, expected)
+
+
 @pytest.mark.backend
 def test_model_fit_accepts_the_feed(tiny_sigmoid_model):
     feed = _indexed(16).to_keras(batch_size=8, augment=True, seed=0)

@@ -499,6 +499,7 @@ class IDCPatchDataset:
         augment: bool | Augmentation = False,
         seed: int | None = None,
         context: int = 0,
+        workers: int = 1,
     ) -> PyDataset:
         """Feed Keras: a ``keras.utils.PyDataset`` of ``(uint8 images, int32 labels)`` batches.
 
@@ -506,7 +507,10 @@ class IDCPatchDataset:
         every epoch; ``augment=True`` applies a random flip/90-degree rotation per patch, an
         :class:`~idckit.data.Augmentation` also colour/stain jitter (``seed`` fixes its draws
         too). With ``context=r`` every patch comes as the mosaic of its neighbourhood (see
-        :meth:`load_images`). Keras is imported here, not before.
+        :meth:`load_images`). ``workers > 1`` has Keras prepare that many batches ahead in
+        threads while the model trains (worth it on a GPU, where a step is faster than a
+        batch's gathering and augmentation; the batches are the same). Keras is imported here,
+        not before.
 
         Examples
         --------
@@ -524,7 +528,7 @@ class IDCPatchDataset:
             rows = np.arange(len(self), dtype=np.intp) if self._rows is None else self._rows
         return PatchFeed(
             self._pixels(), rows, self._labels, batch_size, shuffle=shuffle, augment=augment,
-            seed=seed,
+            seed=seed, workers=workers,
         )  # fmt: skip
 
     def _pixels(self) -> PixelStore:

@@ -42,8 +42,11 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
         :class:`~idckit.data.Augmentation` for colour/stain jitter too; ``False``: none.
     seed
         Seed for the order and the augmentation; the same seed gives the same batches.
+    workers
+        Threads that prepare batches ahead while the model trains (Keras's ``PyDataset``
+        ``workers``); 1 prepares each batch when it is needed.
     **kwargs
-        ``workers``, ``use_multiprocessing``, ``max_queue_size`` of ``PyDataset``.
+        ``use_multiprocessing``, ``max_queue_size`` of ``PyDataset``.
 
     Examples
     --------
@@ -65,13 +68,13 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
         shuffle: bool = True,
         augment: bool | Augmentation = False,
         seed: int | None = None,
+        workers: int = 1,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise invalid_argument(
-                "batch_size", "IDCPatchDataset.to_keras", "a positive int", batch_size
-            )
+        for name, value in (("batch_size", batch_size), ("workers", workers)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise invalid_argument(name, "IDCPatchDataset.to_keras", "a positive int", value)
+        super().__init__(workers=workers, **kwargs)
         if len(rows) == 0:
             raise invalid_argument("dataset", "IDCPatchDataset.to_keras", "at least one patch", 0)
         self.store = store

@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 from idckit.models._benchmark import build_benchmark_cnn
+from idckit.models._dihedral import RandomDihedral
 from idckit.models._finetune import unfreeze_backbone
 from idckit.models._head import HeadConfig
 from idckit.models._idc_cnn import build_idc_cnn
@@ -33,6 +34,7 @@ __all__ = [
     "BackboneSpec",
     "HeadConfig",
     "ImagePreprocessing",
+    "RandomDihedral",
     "build_benchmark_cnn",
     "build_idc_cnn",
     "build_transfer_model",

@@ -19,7 +19,8 @@ def loss_for_model(model: keras.Model) -> keras.losses.Loss:
     ----------
     model
         A model whose last layer is a ``Dense`` with a softmax or sigmoid activation, as every
-        idckit builder returns.
+        idckit builder returns, or a model whose last layer is such a model (one wrapped
+        behind :class:`RandomDihedral`, say).
 
     Returns
     -------
@@ -35,6 +36,8 @@ def loss_for_model(model: keras.Model) -> keras.losses.Loss:
     'BinaryCrossentropy'
     """
     layer = model.layers[-1] if getattr(model, "layers", None) else None
+    if isinstance(layer, keras.Model):  # a model wrapped in another (augmentation in front)
+        return loss_for_model(layer)
     if not isinstance(layer, keras.layers.Dense):
         raise invalid_argument(
             "model",
