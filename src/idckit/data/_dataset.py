@@ -508,9 +508,9 @@ class IDCPatchDataset:
         :class:`~idckit.data.Augmentation` also colour/stain jitter (``seed`` fixes its draws
         too). With ``context=r`` every patch comes as the mosaic of its neighbourhood (see
         :meth:`load_images`). ``workers > 1`` has Keras prepare that many batches ahead in
-        threads while the model trains (worth it on a GPU, where a step is faster than a
-        batch's gathering and augmentation; the batches are the same). Keras is imported here,
-        not before.
+        threads while the model trains (the same batches; it seldom paid off on a GPU, where
+        the threads compete with the training loop for the interpreter, see the benchmarks).
+        Keras is imported here, not before.
 
         Examples
         --------

@@ -16,8 +16,9 @@ class RandomDihedral(keras.layers.Layer):  # type: ignore[misc]  # keras is unty
 
     The layer form of the feed's ``augment=True``: each image gets one of the 8 symmetries,
     all equally likely (an independent transpose, up-down flip and left-right flip). Put it in
-    front of a model to augment on the GPU, where gathering batches without augmentation keeps
-    the feed from holding up the steps (see :ref:`benchmarks <bench-gpu>`). At inference (and
+    front of a model to augment on the GPU and leave the host only the gathering of batches
+    (``to_keras(augment=False)``): steps then wait less for their input (see
+    :ref:`benchmarks <bench-gpu>`). At inference (and
     whenever ``training`` is not true) it returns its input unchanged. Images must be square;
     any dtype (``uint8`` stays ``uint8``).
 
