@@ -16,8 +16,9 @@ second on both and
 The model is compiled once per precision, augmentation and batch size and the feeds take turns
 on it (ready-made, then the feed with each number of ``--workers`` threads, then ready-made
 again; the faster ready-made run is the floor); every feed first trains 3 untimed steps, so
-compilation and warm-up are outside every timing. ``batch_ms_alone``
-is the feed's time per batch on its own, outside training, for comparison.
+compilation and warm-up are outside every timing. ``images_per_s_ready_made_copies`` trains
+on a fresh copy of the ready-made batch every step (new host memory, no other work), and
+``batch_ms_alone`` is the feed's time per batch on its own, outside training.
 
     KERAS_BACKEND=jax python benchmarks/bench_train_feed.py             # synthetic patches
     KERAS_BACKEND=jax python benchmarks/bench_train_feed.py --data DIR  # a real tree
@@ -62,11 +63,14 @@ def timed(feed: Any) -> Any:
     return TimedFeed()
 
 
-def ready_made(feed: Any) -> Any:
-    """A ``PyDataset`` as long as ``feed`` that hands over its first batch every time."""
+def ready_made(feed: Any, copy: bool = False) -> Any:
+    """A ``PyDataset`` as long as ``feed`` that hands over its first batch every time.
+
+    With ``copy``, a fresh copy of it every time (new host memory for each step, no other work).
+    """
     import keras
 
-    batch = feed[0]
+    first = feed[0]
 
     class ReadyFeed(keras.utils.PyDataset):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -77,7 +81,7 @@ def ready_made(feed: Any) -> Any:
             return len(feed)
 
         def __getitem__(self, index: int) -> Any:
-            return batch
+            return tuple(part.copy() for part in first) if copy else first
 
     return ReadyFeed()
 
@@ -139,6 +143,7 @@ def measure(
         seconds = train_seconds(model, idc_feed, steps)
         rows.append((n_workers, seconds, idc_feed.seconds))
     floor = min(floor, train_seconds(model, ready, steps))
+    copied = train_seconds(model, ready_made(feed(1), copy=True), steps)
     alone = feed_ms_alone(feed(1))
     results = []
     for n_workers, seconds, getitem in rows:
@@ -151,6 +156,7 @@ def measure(
             "steps": steps,
             "images_per_s": round(steps * batch_size / seconds, 1),
             "images_per_s_ready_made": round(steps * batch_size / floor, 1),
+            "images_per_s_ready_made_copies": round(steps * batch_size / copied, 1),
             "input_wait": round(max(0.0, 1 - floor / seconds), 4),
             "getitem_share": round(getitem / seconds, 4),
             "step_ms_ready_made": round(1e3 * floor / steps, 3),
