@@ -15,8 +15,9 @@ second on both and
 
 The model is compiled once per precision, augmentation and batch size and the feeds take turns
 on it (ready-made, then the feed with each number of ``--workers`` threads, then ready-made
-again; the faster ready-made run is the floor); every feed first trains 3 untimed steps, so
-compilation and warm-up are outside every timing. ``images_per_s_ready_made_copies`` trains
+again; the faster ready-made run is the floor); before them an untimed pass on the feed warms
+the process up, and every feed first trains 3 untimed steps, so compilation and warm-up are
+outside every timing. ``images_per_s_ready_made_copies`` trains
 on a fresh copy of the ready-made batch every step (new host memory, no other work), and
 ``batch_ms_alone`` is the feed's time per batch on its own, outside training.
 
@@ -133,7 +134,10 @@ def measure(
         )
 
     ready = ready_made(feed(1))
-    train_seconds(model, ready, 3)  # compile and warm up
+    train_seconds(model, ready, 3)  # compile
+    # The first run of the process on fresh batches is slow for a while (several seconds on
+    # an H200 with JAX, far beyond its first steps): warm that up with an untimed pass.
+    train_seconds(model, feed(1), steps)
     floor = train_seconds(model, ready, steps)
     rows = []
     for n_workers in workers:

@@ -508,8 +508,8 @@ class IDCPatchDataset:
         :class:`~idckit.data.Augmentation` also colour/stain jitter (``seed`` fixes its draws
         too). With ``context=r`` every patch comes as the mosaic of its neighbourhood (see
         :meth:`load_images`). ``workers > 1`` has Keras prepare that many batches ahead in
-        threads while the model trains (the same batches; it seldom paid off on a GPU, where
-        the threads compete with the training loop for the interpreter, see the benchmarks).
+        threads while the model trains (the same batches; it did not pay off in the GPU benchmarks,
+        where the threads compete with the training loop for Python's interpreter lock).
         Keras is imported here, not before.
 
         Examples
