@@ -8,7 +8,7 @@ Cruz-Roa validation list, which no fold model saw. Prints the held-out scores an
 cross-validated ones of the training run beside them, as one JSON object.
 
     python benchmarks/bench_recipe_holdout.py                     # the cpu recipe as it is
-    python benchmarks/bench_recipe_holdout.py --epochs 16         # a variant
+    python benchmarks/bench_recipe_holdout.py --folds 4           # a variant
 
 The default data is ``../shared/data/idc-train`` (82 train-list and 29 validation-list patients).
 Goal (issue 4): F1(+) >= 0.83 and balanced accuracy >= 0.90 on unseen patients.
@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="tree of patches")
     parser.add_argument("--out", type=Path, help="run directory (default: a temporary one)")
     parser.add_argument("--epochs", type=int, help="epochs per fold (default: the recipe's)")
+    parser.add_argument("--folds", type=int, help="folds (default: the recipe's)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -44,8 +45,9 @@ def main() -> None:
     from idckit.training import KFoldTrainer, get_recipe
 
     recipe = get_recipe("cpu")
-    if args.epochs is not None:
-        recipe = recipe.replace(epochs=args.epochs)
+    for name, field in (("epochs", "epochs"), ("folds", "n_splits")):
+        if getattr(args, name) is not None:
+            recipe = recipe.replace(**{field: getattr(args, name)})
     dataset = IDCPatchDataset.from_directory(args.data)
     train = listed(dataset, CRUZ_ROA_2014["train"])
     held_out = listed(dataset, CRUZ_ROA_2014["validation"])
@@ -59,6 +61,7 @@ def main() -> None:
     report = trainer.evaluate(held_out).to_dict()
     print(json.dumps({
         "epochs": recipe.epochs,
+        "folds": recipe.n_splits,
         "train": {"patients": len(set(train.patients)), "patches": len(train),
                   "minutes": round(minutes, 1)},
         "held_out": {

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """GPU training throughput of the ``seed`` recipe's VGG19 and its steps' wait for input.
 
-Trains ``build_transfer_model("vgg19", weights=None)`` (the capstone head, 50x50 input, batch
-50, SGD) on idckit's Keras feed with flips/rotations, done either by the feed on the host
-(``augment=True``) or by a ``RandomDihedral`` layer in front of the model on the device, and,
-side by side in the same process, on a feed that hands over one ready-made batch (no gathering,
-no host augmentation: the floor). For each precision and augmentation it reports images per
-second on both and
+Trains ``build_transfer_model("vgg19", weights=None)`` (the capstone head, 50x50 input, SGD;
+batch 50 by default, as the recipe) on idckit's Keras feed with flips/rotations, done either by
+the feed on the host (``augment=True``) or by a ``RandomDihedral`` layer in front of the model
+on the device, and, side by side in the same process, on a feed that hands over one ready-made
+batch (no gathering, no host augmentation: the floor). For each precision and augmentation it
+reports images per second on both and
 
 * ``input_wait``: ``1 - t_ready / t_feed``, the share of the training time that the idckit feed
   adds over the ready-made batches, i.e. the time each step waits for its input;
@@ -17,9 +17,9 @@ The model is compiled once per precision, augmentation and batch size and the fe
 on it (ready-made, then the feed with each number of ``--workers`` threads, then ready-made
 again; the faster ready-made run is the floor); before them an untimed pass on the feed warms
 the process up, and every feed first trains 3 untimed steps, so compilation and warm-up are
-outside every timing. ``images_per_s_ready_made_copies`` trains
-on a fresh copy of the ready-made batch every step (new host memory, no other work), and
-``batch_ms_alone`` is the feed's time per batch on its own, outside training.
+outside every timing. ``images_per_s_ready_made_copies`` trains on a fresh copy of the
+ready-made batch every step (new host memory, no other work), and ``batch_ms_alone`` is the
+feed's time per batch on its own, outside training.
 
     KERAS_BACKEND=jax python benchmarks/bench_train_feed.py             # synthetic patches
     KERAS_BACKEND=jax python benchmarks/bench_train_feed.py --data DIR  # a real tree
