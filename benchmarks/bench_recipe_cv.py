@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "idc-train"
+from _recipe_variant import add_recipe_arguments, variant_changes
 
 
 def fold_scores(labels: Any, prob: Any, threshold: float) -> dict[str, float]:
@@ -65,12 +64,7 @@ def ema_at_epoch_end(fold: int) -> list[Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="tree of patches")
-    parser.add_argument("--out", type=Path, help="run directory (default: a temporary one)")
-    parser.add_argument("--context", type=int, help="context radius (default: the recipe's)")
-    parser.add_argument("--epochs", type=int, help="epochs per fold (default: the recipe's)")
-    parser.add_argument("--folds", type=int, help="folds (default: the recipe's)")
-    parser.add_argument("--seed", type=int, default=0)
+    add_recipe_arguments(parser)
     parser.add_argument(
         "--ema", type=float,
         help="train with an exponential moving average of the weights of this momentum, "
@@ -82,10 +76,7 @@ def main() -> None:
     from idckit.training import KFoldTrainer, get_recipe
 
     recipe = get_recipe("cpu")
-    changes: dict[str, Any] = {"smoothing": None}
-    for name, field in (("context", "context"), ("epochs", "epochs"), ("folds", "n_splits")):
-        if getattr(args, name) is not None:
-            changes[field] = getattr(args, name)
+    changes: dict[str, Any] = {"smoothing": None, **variant_changes(args)}
     callbacks = None
     if args.ema is not None:
         optimizer = dict(recipe.to_dict()["optimizer"])

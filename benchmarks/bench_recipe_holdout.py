@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "idc-train"
+from _recipe_variant import add_recipe_arguments, variant_changes
 
 
 def listed(dataset: Any, patients: tuple[str, ...]) -> Any:
@@ -34,20 +34,13 @@ def listed(dataset: Any, patients: tuple[str, ...]) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="tree of patches")
-    parser.add_argument("--out", type=Path, help="run directory (default: a temporary one)")
-    parser.add_argument("--epochs", type=int, help="epochs per fold (default: the recipe's)")
-    parser.add_argument("--folds", type=int, help="folds (default: the recipe's)")
-    parser.add_argument("--seed", type=int, default=0)
+    add_recipe_arguments(parser)
     args = parser.parse_args()
 
     from idckit.data import CRUZ_ROA_2014, IDCPatchDataset
     from idckit.training import KFoldTrainer, get_recipe
 
-    recipe = get_recipe("cpu")
-    for name, field in (("epochs", "epochs"), ("folds", "n_splits")):
-        if getattr(args, name) is not None:
-            recipe = recipe.replace(**{field: getattr(args, name)})
+    recipe = get_recipe("cpu").replace(**variant_changes(args))
     dataset = IDCPatchDataset.from_directory(args.data)
     train = listed(dataset, CRUZ_ROA_2014["train"])
     held_out = listed(dataset, CRUZ_ROA_2014["validation"])
@@ -59,7 +52,9 @@ def main() -> None:
     result = trainer.fit(train)
     minutes = (time.perf_counter() - start) / 60
     report = trainer.evaluate(held_out).to_dict()
+    cv = result.summary()
     print(json.dumps({
+        "context": recipe.context,
         "epochs": recipe.epochs,
         "folds": recipe.n_splits,
         "train": {"patients": len(set(train.patients)), "patches": len(train),
@@ -72,7 +67,7 @@ def main() -> None:
             "confusion_matrix": report["confusion_matrix"],
         },
         "cv_on_train": {
-            key: [round(result.summary()[key][stat], 4) for stat in ("mean", "std")]
+            key: [round(cv[key][stat], 4) for stat in ("mean", "std")]
             for key in ("f1_pos", "balanced_accuracy", "roc_auc")
         },
         "run_dir": str(result.run_dir),

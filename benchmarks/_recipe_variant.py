@@ -1,0 +1,31 @@
+"""Command-line options shared by the recipe benchmarks: which data, and a variant of ``cpu``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "idc-train"
+
+#: Option name -> Recipe field it replaces.
+_VARIANT_FIELDS = {"context": "context", "epochs": "epochs", "folds": "n_splits"}
+
+
+def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--data``, ``--out``, ``--context``, ``--epochs``, ``--folds`` and ``--seed``."""
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="tree of patches")
+    parser.add_argument("--out", type=Path, help="run directory (default: a temporary one)")
+    parser.add_argument("--context", type=int, help="context radius (default: the recipe's)")
+    parser.add_argument("--epochs", type=int, help="epochs per fold (default: the recipe's)")
+    parser.add_argument("--folds", type=int, help="folds (default: the recipe's)")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def variant_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The Recipe fields that the given options replace (``Recipe.replace(**changes)``)."""
+    return {
+        field: getattr(args, name)
+        for name, field in _VARIANT_FIELDS.items()
+        if getattr(args, name) is not None
+    }
