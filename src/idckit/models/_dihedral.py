@@ -18,9 +18,8 @@ class RandomDihedral(keras.layers.Layer):  # type: ignore[misc]  # keras is unty
     all equally likely (an independent transpose, up-down flip and left-right flip). Put it in
     front of a model to augment on the GPU and leave the host only the gathering of batches
     (``to_keras(augment=False)``): steps then wait less for their input (see
-    :ref:`benchmarks <bench-gpu>`). At inference (and
-    whenever ``training`` is not true) it returns its input unchanged. Images must be square;
-    any dtype (``uint8`` stays ``uint8``).
+    :ref:`benchmarks <bench-gpu>`). At inference (and whenever ``training`` is not true) it
+    returns its input unchanged. Images must be square; any dtype (``uint8`` stays ``uint8``).
 
     Parameters
     ----------
