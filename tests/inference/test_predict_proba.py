@@ -23,21 +23,10 @@ def _images(n, size=50, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
 
 
-def _reference_transforms(batch):
-    """The 8 symmetries of the square, built from flips and the transpose (not rot90)."""
-    out = []
-    for image in (batch, batch.transpose(0, 2, 1, 3)):
-        for flip_rows in (False, True):
-            for flip_cols in (False, True):
-                view = image[:, ::-1] if flip_rows else image
-                out.append(view[:, :, ::-1] if flip_cols else view)
-    return out
-
-
-def test_dihedral_transforms_are_the_eight_symmetries():
+def test_dihedral_transforms_are_the_eight_symmetries(square_symmetries):
     images = _images(2, size=5)
     got = sorted(t.tobytes() for t in dihedral_transforms(images))
-    want = sorted(np.ascontiguousarray(t).tobytes() for t in _reference_transforms(images))
+    want = sorted(view.tobytes() for view in square_symmetries(images))
     assert got == want and len(set(got)) == 8
     assert np.array_equal(next(dihedral_transforms(images)), images)  # identity first
 
@@ -96,13 +85,12 @@ def test_keras_softmax_and_sigmoid_models_match_model_predict():
 
 
 @pytest.mark.backend
-def test_keras_tta_equals_the_mean_over_flipped_inputs():
+def test_keras_tta_equals_the_mean_over_flipped_inputs(square_symmetries):
     from idckit.models import build_benchmark_cnn
 
     model = build_benchmark_cnn(filters=2)
     images = _images(4)
-    views = [np.ascontiguousarray(v) for v in _reference_transforms(images)]
-    want = np.mean([model.predict(v, verbose=0)[:, 1] for v in views], axis=0)
+    want = np.mean([model.predict(v, verbose=0)[:, 1] for v in square_symmetries(images)], axis=0)
     got = predict_proba(model, images, tta=True, batch_size=3)
     np.testing.assert_allclose(got, want, atol=1e-6)
     assert not np.allclose(got, predict_proba(model, images), atol=1e-6)  # TTA did something

@@ -24,19 +24,11 @@ def run(tiny_dataset, tmp_path_factory):
     return trainer, trainer.fit(tiny_dataset)
 
 
-def _dihedral(images):
-    """The 8 symmetries of the square from flips and the transpose (independent of rot90)."""
-    for image in (images, images.transpose(0, 2, 1, 3)):
-        for rows in (slice(None), slice(None, None, -1)):
-            for cols in (slice(None), slice(None, None, -1)):
-                yield np.ascontiguousarray(image[:, rows, cols])
-
-
-def _expected(models, dataset, smooth=True):
+def _expected(models, dataset, symmetries, smooth=True):
     """Mean over models of the mean over the 8 transforms, then smoothed per patient."""
     images = dataset.images
     prob = np.mean(
-        [np.mean([m.predict(v, verbose=0)[:, 1] for v in _dihedral(images)], 0) for m in models],
+        [np.mean([m.predict(v, verbose=0)[:, 1] for v in symmetries(images)], 0) for m in models],
         axis=0,
     )
     if not smooth:
@@ -50,12 +42,12 @@ def test_config_records_tta_and_smoothing(run):
     assert config["smoothing"] == {"alpha": 0.5, "radius": 1, "step": 50}
 
 
-def test_fold_predictions_and_metrics_are_post_processed(run, tiny_dataset):
+def test_fold_predictions_and_metrics_are_post_processed(run, tiny_dataset, square_symmetries):
     trainer, result = run
     for fold, model in zip(result.folds, trainer.fold_models(), strict=True):
         val = tiny_dataset.subset(list(fold.val_patients))
         stored = Predictions.from_csv(result.run_dir / f"fold_{fold.fold}" / "val_predictions.csv")
-        expected = _expected([model], val)
+        expected = _expected([model], val, square_symmetries)
         np.testing.assert_allclose(stored.prob_idc, expected, atol=1e-6)
         f1 = f1_score(val.labels, expected >= 0.5, zero_division=0)
         assert fold.metrics["f1_pos"] == pytest.approx(f1)
@@ -67,11 +59,13 @@ def test_threshold_is_chosen_on_post_processed_oof_predictions(run):
     assert result.threshold == pytest.approx(threshold)
 
 
-def test_predict_and_evaluate_use_tta_and_smooth_the_ensemble(run, tiny_dataset):
+def test_predict_and_evaluate_use_tta_and_smooth_the_ensemble(
+    run, tiny_dataset, square_symmetries
+):
     trainer, _ = run
-    expected = _expected(trainer.fold_models(), tiny_dataset)
+    expected = _expected(trainer.fold_models(), tiny_dataset, square_symmetries)
     np.testing.assert_allclose(trainer.predict(tiny_dataset).prob_idc, expected, atol=1e-6)
-    raw = _expected(trainer.fold_models(), tiny_dataset, smooth=False)
+    raw = _expected(trainer.fold_models(), tiny_dataset, square_symmetries, smooth=False)
     assert np.abs(raw - expected).max() > 1e-3  # the synthetic patches do have neighbours
     report = trainer.evaluate(tiny_dataset)
     assert report.confusion_matrix.sum() == len(tiny_dataset)
