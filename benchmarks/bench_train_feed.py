@@ -13,13 +13,18 @@ reports images per second on both and
 * ``getitem_share``: the share of the training time spent inside the feed's ``__getitem__``
   (an upper bound on the wait; it overlaps the training when ``--workers`` > 1).
 
-The model is compiled once per precision, augmentation and batch size and the feeds take turns
-on it (ready-made, then the feed with each number of ``--workers`` threads, then ready-made
-again; the faster ready-made run is the floor); before them an untimed pass on the feed warms
-the process up, and every feed first trains 3 untimed steps, so compilation and warm-up are
-outside every timing. ``images_per_s_ready_made_copies`` trains on a fresh copy of the
-ready-made batch every step (new host memory, no other work), and ``batch_ms_alone`` is the
-feed's time per batch on its own, outside training.
+The model is compiled once per precision, augmentation and batch size; an untimed pass on the
+feed then warms the process up, and every feed first trains 3 untimed steps, so compilation and
+warm-up are outside every timing. Then the feeds take turns on the model ``--repeats`` times
+(ready-made, then the feed with each number of ``--workers`` threads), so that the machine's
+drifts hit them alike; images per second and the input wait come from the median times, and
+``input_wait_range`` gives the lowest and highest wait of the turns. At batch 50 a step takes
+2-3 ms on an H200, and single runs of the same configuration differed by up to 25 points of
+input wait, hence the turns. ``--steps-per-execution`` compiles with Keras's
+``steps_per_execution`` (several training steps per call from the fit loop).
+``images_per_s_ready_made_copies`` trains on a fresh copy of the ready-made batch every step
+(new host memory, no other work), and ``batch_ms_alone`` is the feed's time per batch on its
+own, outside training.
 
     KERAS_BACKEND=jax python benchmarks/bench_train_feed.py             # synthetic patches
     KERAS_BACKEND=jax python benchmarks/bench_train_feed.py --data DIR  # a real tree
@@ -33,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -101,7 +107,7 @@ def feed_ms_alone(feed: Any, batches: int = 50) -> float:
     return 1e3 * (time.perf_counter() - t0) / min(batches, len(feed))
 
 
-def build(precision: str, augment: str) -> Any:
+def build(precision: str, augment: str, steps_per_execution: int = 1) -> Any:
     """The seed recipe's VGG19, compiled; ``augment="device"`` puts RandomDihedral in front."""
     import keras
 
@@ -116,17 +122,30 @@ def build(precision: str, augment: str) -> Any:
         model = build_transfer_model("vgg19", weights=None)
         if augment == "device":
             model = keras.Sequential([keras.Input((50, 50, 3)), RandomDihedral(seed=0), model])
-    model.compile(optimizer=keras.optimizers.SGD(1e-4, momentum=0.2), loss=loss_for_model(model))
+    model.compile(
+        optimizer=keras.optimizers.SGD(1e-4, momentum=0.2),
+        loss=loss_for_model(model),
+        steps_per_execution=steps_per_execution,
+    )
     return model
 
 
 def measure(
-    dataset: Any, precision: str, augment: str, images: int, batch_size: int, workers: list[int]
+    dataset: Any,
+    precision: str,
+    augment: str,
+    images: int,
+    batch_size: int,
+    workers: list[int],
+    steps_per_execution: int = 1,
+    repeats: int = 5,
 ) -> list[dict[str, Any]]:
     import keras
 
-    steps = images // batch_size
-    model = build(precision, augment)
+    per_call = steps_per_execution
+    steps = images // batch_size // per_call * per_call  # whole calls only
+    warm_up = per_call * -(-3 // per_call)  # at least 3 steps, whole calls
+    model = build(precision, augment, per_call)
 
     def feed(n_workers: int) -> Any:
         return dataset.to_keras(
@@ -134,34 +153,42 @@ def measure(
         )
 
     ready = ready_made(feed(1))
-    train_seconds(model, ready, 3)  # compile
+    train_seconds(model, ready, warm_up)  # compile
     # The first run of the process on fresh batches is slow for a while (several seconds on
     # an H200 with JAX, far beyond its first steps): warm that up with an untimed pass.
     train_seconds(model, feed(1), steps)
-    floor = train_seconds(model, ready, steps)
-    rows = []
-    for n_workers in workers:
-        idc_feed = timed(feed(n_workers))
-        train_seconds(model, idc_feed, 3)  # warm up with this feed
+    idc_feeds = {n: timed(feed(n)) for n in workers}
+    for idc_feed in idc_feeds.values():
+        train_seconds(model, idc_feed, warm_up)  # warm up with this feed
         idc_feed.seconds = 0.0
-        seconds = train_seconds(model, idc_feed, steps)
-        rows.append((n_workers, seconds, idc_feed.seconds))
-    floor = min(floor, train_seconds(model, ready, steps))
+    floors: list[float] = []
+    runs: dict[int, list[float]] = {n: [] for n in workers}
+    for _ in range(repeats):  # take turns, so that drifts of the machine hit both alike
+        floors.append(train_seconds(model, ready, steps))
+        for n_workers, idc_feed in idc_feeds.items():
+            runs[n_workers].append(train_seconds(model, idc_feed, steps))
+    floor = statistics.median(floors)
     copied = train_seconds(model, ready_made(feed(1), copy=True), steps)
     alone = feed_ms_alone(feed(1))
     results = []
-    for n_workers, seconds, getitem in rows:
+    for n_workers, seconds_each in runs.items():
+        seconds = statistics.median(seconds_each)
+        waits = [max(0.0, 1 - f / s) for f, s in zip(floors, seconds_each, strict=True)]
+        getitem = idc_feeds[n_workers].seconds / repeats
         results.append({
             "backend": keras.backend.backend(),
             "precision": precision,
             "augment": augment,
             "batch_size": batch_size,
             "workers": n_workers,
+            "steps_per_execution": per_call,
             "steps": steps,
+            "repeats": repeats,
             "images_per_s": round(steps * batch_size / seconds, 1),
             "images_per_s_ready_made": round(steps * batch_size / floor, 1),
             "images_per_s_ready_made_copies": round(steps * batch_size / copied, 1),
             "input_wait": round(max(0.0, 1 - floor / seconds), 4),
+            "input_wait_range": [round(min(waits), 4), round(max(waits), 4)],
             "getitem_share": round(getitem / seconds, 4),
             "step_ms_ready_made": round(1e3 * floor / steps, 3),
             "batch_ms_alone": round(alone, 3),
@@ -189,6 +216,10 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=12800, help="images per timed run")
     parser.add_argument("--batch-sizes", default="50", help="comma-separated (the seed's: 50)")
     parser.add_argument("--workers", default="1,2,4", help="feed threads to compare")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs of each feed")
+    parser.add_argument(
+        "--steps-per-execution", default="1", help="comma-separated Keras steps_per_execution"
+    )
     parser.add_argument("--precisions", default="float32,mixed_float16,mixed_bfloat16")
     parser.add_argument(
         "--augment", default="host,device",
@@ -197,6 +228,7 @@ def main() -> int:
     args = parser.parse_args()
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     workers = [int(w) for w in args.workers.split(",")]
+    per_call = [int(k) for k in args.steps_per_execution.split(",")]
 
     from idckit.data import IDCPatchDataset
     from idckit.datasets import make_synthetic
@@ -218,9 +250,13 @@ def main() -> int:
         for batch_size in batch_sizes:
             for precision in args.precisions.split(","):
                 for augment in args.augment.split(","):
-                    rows = measure(dataset, precision, augment, args.images, batch_size, workers)
-                    for row in rows:
-                        print(json.dumps(row), flush=True)
+                    for k in per_call:
+                        rows = measure(
+                            dataset, precision, augment, args.images, batch_size, workers, k,
+                            args.repeats,
+                        )  # fmt: skip
+                        for row in rows:
+                            print(json.dumps(row), flush=True)
     return 0
 
 
