@@ -92,7 +92,8 @@ def test_keras_tta_equals_the_mean_over_flipped_inputs(square_symmetries):
     images = _images(4)
     want = np.mean([model.predict(v, verbose=0)[:, 1] for v in square_symmetries(images)], axis=0)
     got = predict_proba(model, images, tta=True, batch_size=3)
-    np.testing.assert_allclose(got, want, atol=1e-6)
+    # 1e-5: on a GPU (JAX, H200) other batchings of the same images differ by up to 2e-6
+    np.testing.assert_allclose(got, want, atol=1e-5)
     assert not np.allclose(got, predict_proba(model, images), atol=1e-6)  # TTA did something
 
 
