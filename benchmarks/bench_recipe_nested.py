@@ -8,14 +8,15 @@ predicts the group's patches, the way ``idckit evaluate`` would. Beside it, on t
 groups, the calibration CNN that issue 4 quotes (``bench_recipe_holdout.py --baseline``) is
 trained and scored at threshold 0.5. The pooled out-of-group predictions give one F1(+),
 balanced accuracy and ROC-AUC per model over all patients, printed as one JSON object with
-the per-group scores; the predictions are written to ``OUT/nested_predictions.csv``.
+the per-group scores and, per model, the patients with the most false positives and the pooled
+scores without them; the predictions are written to ``OUT/nested_predictions.csv``.
 
     python benchmarks/bench_recipe_nested.py                  # 3 groups, recipe + baseline
     python benchmarks/bench_recipe_nested.py --no-baseline    # the recipe only
 
 Started again with the same ``--out``, it resumes the recipe's runs (finished ones are read).
 
-Takes about 45 minutes on ../shared/data/idc-train on a 2-core machine (3 groups).
+Takes about 40 minutes on ../shared/data/idc-train on a quiet 2-core machine (3 groups).
 """
 
 from __future__ import annotations
@@ -107,15 +108,42 @@ def main() -> None:
         print(json.dumps(per_group[-1]), flush=True)
     minutes = (time.perf_counter() - start) / 60
     write_predictions(out / "nested_predictions.csv", dataset, group, prob)
-    pooled = {}
+    pooled, worst = {}, {}
     for name in models:  # each patch decided at the threshold of the run that scored it
         cut = np.asarray(thresholds[name])[group - 1]
         pooled[name] = summary(dataset.labels, prob[name], cut)
+        worst[name] = most_false_positives(dataset.patients, dataset.labels, prob[name] >= cut)
     print(json.dumps({
         "outer": args.outer, "patients": len(dataset.patient_ids), "patches": len(dataset),
         "prevalence": round(float(dataset.labels.mean()), 4), "minutes": round(minutes, 1),
-        "recipe_changes": variant_changes(args), "pooled": pooled, "out": str(out),
+        "recipe_changes": variant_changes(args), "pooled": pooled,
+        "most_false_positives": worst, "out": str(out),
     }))  # fmt: skip
+
+
+def most_false_positives(patients: Any, labels: Any, decided: Any, k: int = 4) -> dict[str, Any]:
+    """The ``k`` patients with the most false positives, and the pooled scores without them."""
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    false_pos = (decided == 1) & (labels == 0)
+    ids, counts = np.unique(patients[false_pos], return_counts=True)
+    top = ids[np.argsort(-counts, kind="stable")][:k]
+    rows = []
+    for p in top:
+        mine = patients == p
+        rows.append({
+            "patient": str(p), "patches": int(mine.sum()), "idc_pos": int(labels[mine].sum()),
+            "false_pos": int(false_pos[mine].sum()),
+        })  # fmt: skip
+    without = {}
+    for n in (1, k):
+        keep = ~np.isin(patients, top[:n])
+        truth, guess = labels[keep], decided[keep]
+        without[f"without_top_{n}"] = {
+            "f1_pos": round(float(f1_score(truth, guess)), 4),
+            "balanced_accuracy": round(float(balanced_accuracy_score(truth, guess)), 4),
+        }
+    return {"false_pos": int(false_pos.sum()), "patients": rows, **without}
 
 
 def write_predictions(path: Path, dataset: Any, group: Any, prob: dict[str, Any]) -> None:
