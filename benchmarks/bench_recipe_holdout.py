@@ -59,8 +59,9 @@ def f1_at_prevalence(confusion_matrix: list[list[int]], prevalence: float) -> fl
     return 2 * precision * recall / (precision + recall)
 
 
-def held_out_scores(y: Any, prob: Any, threshold: float) -> dict[str, Any]:
-    """F1(+), balanced accuracy, ROC-AUC and confusion matrix of P(IDC+) at ``threshold``."""
+def held_out_scores(y: Any, prob: Any, threshold: Any) -> dict[str, Any]:
+    """F1(+), balanced accuracy, ROC-AUC and confusion matrix of P(IDC+) at ``threshold``
+    (one for all patches, or one per patch)."""
     from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, roc_auc_score
 
     pred = (prob >= threshold).astype(int)
@@ -89,6 +90,11 @@ def train_baseline(train: Any, epochs: int, seed: int) -> Any:
     weights = {int(k): float(v) for k, v in train.class_weights("balanced").items()}
     model.fit(feed, epochs=epochs, class_weight=weights, verbose=2)
     return model
+
+
+def rounded(scores: dict[str, Any]) -> dict[str, Any]:
+    """``scores`` with its floats rounded to 4 decimals."""
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
 
 
 def run_baseline(train: Any, held_out: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -142,6 +148,8 @@ def main() -> None:
         "--baseline", action="store_true", help="train the issue's plain calibration CNN instead"
     )
     args = parser.parse_args()
+    if args.baseline and (args.context is not None or args.folds is not None):
+        parser.error("--baseline trains one plain CNN: it takes --epochs and --seed only")
 
     from idckit.data import CRUZ_ROA_2014, IDCPatchDataset
 
@@ -156,7 +164,7 @@ def main() -> None:
     result["held_out"] = {
         "patients": len(set(held_out.patients)), "patches": len(held_out),
         "prevalence": round(float(held_out.labels.mean()), 4),
-        **{k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()},
+        **rounded(scores),
     }  # fmt: skip
     result["train"] = {"patients": len(set(train.patients)), "patches": len(train)}
     print(json.dumps(result, default=str))

@@ -35,6 +35,7 @@ from bench_recipe_holdout import (
     DATA_SET_PREVALENCE,
     f1_at_prevalence,
     held_out_scores,
+    rounded,
     train_baseline,
 )
 
@@ -56,10 +57,6 @@ def baseline_probabilities(train: Any, test: Any, args: argparse.Namespace) -> A
 
     model = train_baseline(train, 10, args.seed)
     return predict_proba(model, test.images)
-
-
-def rounded(scores: dict[str, Any]) -> dict[str, Any]:
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}
 
 
 def summary(labels: Any, prob: Any, threshold: float) -> dict[str, Any]:
