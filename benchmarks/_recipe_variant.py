@@ -13,19 +13,26 @@ _VARIANT_FIELDS = {"context": "context", "epochs": "epochs", "folds": "n_splits"
 
 
 def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--data``, ``--out``, ``--context``, ``--epochs``, ``--folds`` and ``--seed``."""
+    """Add ``--data``, ``--out``, ``--context``, ``--epochs``, ``--folds``, ``--class-weight``
+    and ``--seed``."""
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="tree of patches")
     parser.add_argument("--out", type=Path, help="run directory (default: a temporary one)")
     parser.add_argument("--context", type=int, help="context radius (default: the recipe's)")
     parser.add_argument("--epochs", type=int, help="epochs per fold (default: the recipe's)")
     parser.add_argument("--folds", type=int, help="folds (default: the recipe's)")
+    parser.add_argument(
+        "--class-weight", choices=["balanced", "none"], help="(default: the recipe's)"
+    )
     parser.add_argument("--seed", type=int, default=0)
 
 
 def variant_changes(args: argparse.Namespace) -> dict[str, Any]:
     """The Recipe fields that the given options replace (``Recipe.replace(**changes)``)."""
-    return {
+    changes = {
         field: getattr(args, name)
         for name, field in _VARIANT_FIELDS.items()
         if getattr(args, name) is not None
     }
+    if getattr(args, "class_weight", None) is not None:
+        changes["class_weight"] = None if args.class_weight == "none" else args.class_weight
+    return changes

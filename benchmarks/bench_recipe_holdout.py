@@ -148,7 +148,7 @@ def main() -> None:
         "--baseline", action="store_true", help="train the issue's plain calibration CNN instead"
     )
     args = parser.parse_args()
-    if args.baseline and (args.context is not None or args.folds is not None):
+    if args.baseline and variant_changes(args).keys() - {"epochs"}:
         parser.error("--baseline trains one plain CNN: it takes --epochs and --seed only")
 
     from idckit.data import CRUZ_ROA_2014, IDCPatchDataset
