@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import idckit
+from idckit.reporting import plot_patient_map
 
 work = Path(tempfile.mkdtemp(prefix="idckit-quickstart-"))
 root = idckit.make_synthetic(work / "data", n_patients=12, patches_per_patient=50, seed=0)
@@ -66,6 +67,15 @@ print(report)
 
 # %%
 report.plot_confusion_matrix()
+
+# %%
+# Where on the slide are the errors?
+# ----------------------------------
+# :func:`~idckit.reporting.plot_patient_map` puts one patient's patches back on their slide
+# grid: the tissue, the annotation, the ensemble's P(IDC+) and each patch's outcome at the
+# threshold (false positives orange, false negatives blue).
+predictions = trainer.predict(test)
+plot_patient_map(test, test.patient_ids[0], predictions.prob_idc, threshold=result.threshold)
 
 # %%
 # The command line does the same in one line: ``idckit demo`` (see :ref:`cli`).

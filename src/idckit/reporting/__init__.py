@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 from idckit.reporting._curves import plot_learning_curves
+from idckit.reporting._patient_map import plot_patient_map
 from idckit.reporting._plots import plot_confusion_matrix, plot_precision_recall, plot_roc
 from idckit.reporting._report import ClassificationReport
 from idckit.reporting._threshold import choose_threshold
@@ -25,6 +26,7 @@ __all__ = [
     "choose_threshold",
     "plot_confusion_matrix",
     "plot_learning_curves",
+    "plot_patient_map",
     "plot_precision_recall",
     "plot_roc",
 ]

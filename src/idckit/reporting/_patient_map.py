@@ -1,0 +1,162 @@
+"""One patient's patches put back in place: the tissue, its annotation and a model's errors.
+
+The data set cuts each slide into patches named by their position (``x``, ``y``); laid out on
+that grid again they show where IDC(+) was annotated and where a model's false positives and
+false negatives lie, which a confusion matrix cannot.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+from idckit._errors import invalid_argument
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+_OWNER = "plot_patient_map"
+
+#: Colours of the error panel by outcome code: 0 TN, 1 FP, 2 FN, 3 TP.
+_OUTCOME_COLOURS = ListedColormap(["#d9d9d9", "#ff7f0e", "#1f77b4", "#d62728"])
+_LABEL_COLOURS = ListedColormap(["#d9d9d9", "#d62728"])
+
+
+def patch_grid(
+    x: npt.ArrayLike, y: npt.ArrayLike, step: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], tuple[int, int]]:
+    """Return the row and column of each patch on its patient's grid, and the grid's shape.
+
+    Examples
+    --------
+    >>> rows, cols, shape = patch_grid([1, 51, 1], [1, 1, 101], 50)
+    >>> rows.tolist(), cols.tolist(), shape
+    ([0, 0, 2], [0, 1, 0], (3, 2))
+    """
+    x, y = np.asarray(x, np.int64), np.asarray(y, np.int64)
+    cols = ((x - x.min()) // step).astype(np.intp)
+    rows = ((y - y.min()) // step).astype(np.intp)
+    return rows, cols, (int(rows.max()) + 1, int(cols.max()) + 1)
+
+
+def _cells(values: npt.ArrayLike, rows: Any, cols: Any, shape: tuple[int, int]) -> Any:
+    """Return a masked grid holding ``values`` at their cells (cells without a patch masked)."""
+    grid = np.ma.MaskedArray(np.zeros(shape), mask=np.ones(shape, dtype=bool))
+    grid[rows, cols] = np.asarray(values, np.float64)
+    return grid
+
+
+def _tissue(images: npt.NDArray[np.uint8], rows: Any, cols: Any, shape: tuple[int, int]) -> Any:
+    step = images.shape[1]
+    canvas = np.full((shape[0] * step, shape[1] * step, 3), 255, np.uint8)
+    for image, row, col in zip(images, rows, cols, strict=True):
+        canvas[row * step : (row + 1) * step, col * step : (col + 1) * step] = image[..., :3]
+    return canvas
+
+
+def _check(dataset: Any, patient: object, prob_idc: Any, threshold: object) -> Any:
+    if str(patient) not in set(dataset.patient_ids):
+        raise invalid_argument(
+            "patient", _OWNER, "one of the dataset's patients", patient,
+            f"It has {len(dataset.patient_ids)}, e.g. {list(dataset.patient_ids[:3])}.",
+        )  # fmt: skip
+    if not isinstance(threshold, float | int) or isinstance(threshold, bool):
+        raise invalid_argument("threshold", _OWNER, "a number in (0, 1)", threshold)
+    if not 0 < threshold < 1:
+        raise invalid_argument("threshold", _OWNER, "a number in (0, 1)", threshold)
+    if prob_idc is None:
+        return None
+    prob = np.asarray(prob_idc, dtype=np.float64)
+    if prob.shape != (len(dataset),):
+        raise invalid_argument(
+            "prob_idc", _OWNER, f"one probability per patch of the dataset ({len(dataset)},)",
+            f"shape {prob.shape}",
+        )  # fmt: skip
+    return prob
+
+
+def plot_patient_map(
+    dataset: Any,
+    patient: str,
+    prob_idc: npt.ArrayLike | None = None,
+    *,
+    threshold: float = 0.5,
+) -> Figure:
+    """Put one patient's patches back on their slide grid: tissue, annotation, P(IDC+), errors.
+
+    Each patch is placed at its ``x``, ``y`` position (one grid cell per patch side). The
+    first panel shows the tissue, the second the annotation (IDC(+) red). With ``prob_idc``
+    two more show the model's P(IDC+) per patch, with the annotated IDC(+) region outlined,
+    and each patch's outcome at ``threshold``: true negative grey, false positive orange,
+    false negative blue, true positive red. Cells without a patch stay blank.
+
+    Parameters
+    ----------
+    dataset
+        An :class:`~idckit.data.IDCPatchDataset` (with patch positions, as read from a tree).
+    patient
+        The patient to draw.
+    prob_idc
+        P(IDC+) of every patch of ``dataset``, in its order (e.g.
+        ``trainer.predict(dataset).prob_idc``), or None.
+    threshold
+        Decision threshold for the error panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels, or four with ``prob_idc``.
+
+    Examples
+    --------
+    >>> from idckit.data import IDCPatchDataset
+    >>> images = np.zeros((3, 50, 50, 3), np.uint8)
+    >>> ds = IDCPatchDataset([1, 0, 0], ["7"] * 3, images=images, x=[1, 51, 1], y=[1, 1, 101])
+    >>> fig = plot_patient_map(ds, "7", [0.9, 0.6, 0.1])
+    >>> [ax.get_title() for ax in fig.axes[:4]]
+    ['Patient 7: tissue', 'Annotation: IDC(+) red', 'P(IDC+)', 'At threshold 0.50: FP 1, FN 0']
+    """
+    prob = _check(dataset, patient, prob_idc, threshold)
+    rows_in_dataset = np.flatnonzero(np.asarray(dataset.patients) == str(patient))
+    images = dataset.load_images(rows_in_dataset)
+    labels = np.asarray(dataset.labels)[rows_in_dataset]
+    rows, cols, shape = patch_grid(
+        np.asarray(dataset.x)[rows_in_dataset], np.asarray(dataset.y)[rows_in_dataset],
+        images.shape[1],
+    )  # fmt: skip
+    panels = 2 if prob is None else 4
+    figure = Figure(figsize=(4.2 * panels, 4.6), layout="constrained")
+    axes: list[Axes] = [figure.add_subplot(1, panels, k + 1) for k in range(panels)]
+    step = images.shape[1]
+    axes[0].imshow(_tissue(images, rows, cols, shape), extent=(0, shape[1], shape[0], 0))
+    axes[0].set_title(f"Patient {patient}: tissue")
+    label_grid = _cells(labels, rows, cols, shape)
+    axes[1].imshow(label_grid, cmap=_LABEL_COLOURS, vmin=0, vmax=1, interpolation="nearest")
+    axes[1].set_title("Annotation: IDC(+) red")
+    if prob is not None:
+        mine = prob[rows_in_dataset]
+        image = axes[2].imshow(
+            _cells(mine, rows, cols, shape), cmap="viridis", vmin=0, vmax=1,
+            interpolation="nearest",
+        )  # fmt: skip
+        figure.colorbar(image, ax=axes[2], shrink=0.8, label="P(IDC+)")
+        if labels.any():
+            axes[2].contour(label_grid.filled(0), levels=[0.5], colors="red", linewidths=1)
+        axes[2].set_title("P(IDC+)")
+        decided = mine >= threshold
+        outcome = np.where(labels == 1, np.where(decided, 3, 2), np.where(decided, 1, 0))
+        axes[3].imshow(
+            _cells(outcome, rows, cols, shape), cmap=_OUTCOME_COLOURS, vmin=-0.5, vmax=3.5,
+            interpolation="nearest",
+        )  # fmt: skip
+        fp, fn = int((outcome == 1).sum()), int((outcome == 2).sum())
+        axes[3].set_title(f"At threshold {threshold:.2f}: FP {fp}, FN {fn}")
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0].set_xlabel(f"{len(rows_in_dataset)} patches of {step}x{step} px")
+    return figure
