@@ -64,9 +64,8 @@ def _check(dataset: Any, patient: object, prob_idc: Any, threshold: object) -> A
             "patient", _OWNER, "one of the dataset's patients", patient,
             f"It has {len(dataset.patient_ids)}, e.g. {list(dataset.patient_ids[:3])}.",
         )  # fmt: skip
-    if not isinstance(threshold, float | int) or isinstance(threshold, bool):
-        raise invalid_argument("threshold", _OWNER, "a number in (0, 1)", threshold)
-    if not 0 < threshold < 1:
+    number = isinstance(threshold, float | int) and not isinstance(threshold, bool)
+    if not number or not 0 < threshold < 1:  # type: ignore[operator]
         raise invalid_argument("threshold", _OWNER, "a number in (0, 1)", threshold)
     if prob_idc is None:
         return None
@@ -77,6 +76,29 @@ def _check(dataset: Any, patient: object, prob_idc: Any, threshold: object) -> A
             f"shape {prob.shape}",
         )  # fmt: skip
     return prob
+
+
+def _draw_predictions(
+    figure: Figure, axes: list[Axes], prob: Any, labels: Any, grid: Any, threshold: float
+) -> None:
+    """Draw P(IDC+) (annotated IDC(+) outlined) and each patch's outcome at ``threshold``."""
+    rows, cols, shape = grid
+    image = axes[0].imshow(
+        _cells(prob, rows, cols, shape), cmap="viridis", vmin=0, vmax=1, interpolation="nearest"
+    )
+    figure.colorbar(image, ax=axes[0], shrink=0.8, label="P(IDC+)")
+    if labels.any():
+        annotated = _cells(labels, rows, cols, shape).filled(0)
+        axes[0].contour(annotated, levels=[0.5], colors="red", linewidths=1)
+    axes[0].set_title("P(IDC+)")
+    decided = prob >= threshold
+    outcome = np.where(labels == 1, np.where(decided, 3, 2), np.where(decided, 1, 0))
+    axes[1].imshow(
+        _cells(outcome, rows, cols, shape), cmap=_OUTCOME_COLOURS, vmin=-0.5, vmax=3.5,
+        interpolation="nearest",
+    )  # fmt: skip
+    fp, fn = int((outcome == 1).sum()), int((outcome == 2).sum())
+    axes[1].set_title(f"At threshold {threshold:.2f}: FP {fp}, FN {fn}")
 
 
 def plot_patient_map(
@@ -92,7 +114,8 @@ def plot_patient_map(
     first panel shows the tissue, the second the annotation (IDC(+) red). With ``prob_idc``
     two more show the model's P(IDC+) per patch, with the annotated IDC(+) region outlined,
     and each patch's outcome at ``threshold``: true negative grey, false positive orange,
-    false negative blue, true positive red. Cells without a patch stay blank.
+    false negative blue, true positive red. Cells without a patch stay blank (and of two
+    patches at one position, the later is drawn).
 
     Parameters
     ----------
@@ -134,27 +157,14 @@ def plot_patient_map(
     step = images.shape[1]
     axes[0].imshow(_tissue(images, rows, cols, shape), extent=(0, shape[1], shape[0], 0))
     axes[0].set_title(f"Patient {patient}: tissue")
-    label_grid = _cells(labels, rows, cols, shape)
-    axes[1].imshow(label_grid, cmap=_LABEL_COLOURS, vmin=0, vmax=1, interpolation="nearest")
+    axes[1].imshow(
+        _cells(labels, rows, cols, shape), cmap=_LABEL_COLOURS, vmin=0, vmax=1,
+        interpolation="nearest",
+    )  # fmt: skip
     axes[1].set_title("Annotation: IDC(+) red")
     if prob is not None:
-        mine = prob[rows_in_dataset]
-        image = axes[2].imshow(
-            _cells(mine, rows, cols, shape), cmap="viridis", vmin=0, vmax=1,
-            interpolation="nearest",
-        )  # fmt: skip
-        figure.colorbar(image, ax=axes[2], shrink=0.8, label="P(IDC+)")
-        if labels.any():
-            axes[2].contour(label_grid.filled(0), levels=[0.5], colors="red", linewidths=1)
-        axes[2].set_title("P(IDC+)")
-        decided = mine >= threshold
-        outcome = np.where(labels == 1, np.where(decided, 3, 2), np.where(decided, 1, 0))
-        axes[3].imshow(
-            _cells(outcome, rows, cols, shape), cmap=_OUTCOME_COLOURS, vmin=-0.5, vmax=3.5,
-            interpolation="nearest",
-        )  # fmt: skip
-        fp, fn = int((outcome == 1).sum()), int((outcome == 2).sum())
-        axes[3].set_title(f"At threshold {threshold:.2f}: FP {fp}, FN {fn}")
+        grid = (rows, cols, shape)
+        _draw_predictions(figure, axes[2:], prob[rows_in_dataset], labels, grid, threshold)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
