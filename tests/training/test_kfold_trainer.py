@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -195,9 +196,16 @@ def test_evaluate_is_the_mean_of_the_fold_models(fitted, tiny_dataset, tmp_path)
     )
     np.testing.assert_array_equal(report.confusion_matrix, expected.confusion_matrix)
     assert sorted(os.listdir(tmp_path)) == [
-        "confusion_matrix.png", "evaluation.json", "pr_curve.png", "predictions.csv",
-        "report.txt", "roc_curve.png",
+        "confusion_matrix.png", "evaluation.json", "patient_maps", "pr_curve.png",
+        "predictions.csv", "report.txt", "roc_curve.png",
     ]  # fmt: skip
+    wrong = (mean >= trainer.threshold) != tiny_dataset.labels.astype(bool)
+    errors = Counter(tiny_dataset.patients[wrong].tolist())
+    mapped = {p.stem for p in (tmp_path / "patient_maps").glob("*.png")}
+    assert len(mapped) == min(4, len(errors)) > 0  # the patients with the most wrong patches
+    assert min(errors[p] for p in mapped) >= max(
+        [errors[p] for p in errors if p not in mapped] or [0]
+    )
     summary = json.loads((tmp_path / "evaluation.json").read_text())
     assert summary["n_patches"] == len(tiny_dataset) and summary["n_patients"] == 8
 

@@ -27,7 +27,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "accuracy, balanced_accuracy, roc_auc, confusion_matrix [[tn, fp], [fn, tp]], "
         "threshold, n_patches, n_patients",
     )
-    parser.add_argument("--out", metavar="DIR", help="also write the report and plots here")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="also write the report, predictions and plots here, with slide maps of the 4 "
+        "patients with the most misclassified patches in DIR/patient_maps",
+    )
     parser.add_argument("--batch-size", type=int, metavar="B", help="inference batch size")
     parser.add_argument("--cache-dir", metavar="DIR", help="decode cache location")
     return parser

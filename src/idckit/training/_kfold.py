@@ -418,7 +418,9 @@ class KFoldTrainer:
         """Evaluate the fold models as an ensemble; return the ``ClassificationReport``.
 
         With ``out_dir``, also writes ``evaluation.json``, ``report.txt``,
-        ``predictions.csv`` and the confusion-matrix, ROC and precision-recall plots there.
+        ``predictions.csv``, the confusion-matrix, ROC and precision-recall plots and, in
+        ``patient_maps/``, the slide maps (:func:`~idckit.reporting.plot_patient_map`) of the
+        4 patients with the most misclassified patches there.
         """
         from idckit.training._inference import report_for
 
@@ -429,7 +431,7 @@ class KFoldTrainer:
             )
         report = report_for(predictions, self.threshold)
         if out_dir is not None:
-            write_evaluation(Path(out_dir), report, predictions)
+            write_evaluation(Path(out_dir), report, predictions, dataset, self.threshold)
         return report
 
     def grid_search(self, dataset: Any, param_grid: Any) -> Any:

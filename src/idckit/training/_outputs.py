@@ -98,8 +98,43 @@ def _save_figure(path: Path, figure: Any) -> None:
     atomic_save(path, lambda p: figure.savefig(p, dpi=100))
 
 
-def write_evaluation(out_dir: Path, report: Any, predictions: Predictions) -> None:
-    """Write ``evaluation.json``, ``report.txt``, ``predictions.csv`` and plots to ``out_dir``."""
+#: How many patients ``write_evaluation`` draws maps of (those with the most wrong patches).
+MAPPED_PATIENTS = 4
+
+
+def patients_with_most_errors(
+    predictions: Predictions, threshold: float, k: int = MAPPED_PATIENTS
+) -> list[str]:
+    """Return the (at most ``k``) patients with the most misclassified patches, most first."""
+    import numpy as np
+
+    if predictions.labels is None:  # pragma: no cover - evaluate requires labels
+        return []
+    wrong = (predictions.prob_idc >= threshold) != predictions.labels.astype(bool)
+    patients, counts = np.unique(np.asarray(predictions.patients)[wrong], return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:k]
+    return [str(p) for p in patients[order]]
+
+
+def _write_patient_maps(
+    out_dir: Path, dataset: Any, predictions: Predictions, threshold: float
+) -> None:
+    from idckit.reporting import plot_patient_map
+
+    (out_dir / "patient_maps").mkdir(exist_ok=True)
+    for patient in patients_with_most_errors(predictions, threshold):
+        figure = plot_patient_map(dataset, patient, predictions.prob_idc, threshold=threshold)
+        _save_figure(out_dir / "patient_maps" / f"{patient}.png", figure)
+
+
+def write_evaluation(
+    out_dir: Path, report: Any, predictions: Predictions, dataset: Any, threshold: float
+) -> None:
+    """Write ``evaluation.json``, ``report.txt``, ``predictions.csv`` and plots to ``out_dir``.
+
+    The plots are the confusion matrix, the ROC and precision-recall curves and, in
+    ``patient_maps/``, the slide maps of the patients with the most misclassified patches.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     payload = {**evaluation_summary(report, predictions), "report": report.to_dict()}
     atomic_write_json(out_dir / "evaluation.json", payload)
@@ -109,3 +144,4 @@ def write_evaluation(out_dir: Path, report: Any, predictions: Predictions) -> No
     for name, method in (("roc_curve.png", "plot_roc"), ("pr_curve.png", "plot_precision_recall")):
         if callable(getattr(report, method, None)):
             _save_figure(out_dir / name, getattr(report, method)())
+    _write_patient_maps(out_dir, dataset, predictions, threshold)
