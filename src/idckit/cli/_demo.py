@@ -73,5 +73,5 @@ def run(args: argparse.Namespace) -> int:
         report = trainer.evaluate(test, out_dir=out / "evaluation")
     print(f"\nheld-out patients, fold ensemble at threshold {trainer.threshold:.4f}:\n{report}")
     print(f"\nrun (models, splits, per-fold learning curves, summary): {out / 'run'}")
-    print(f"held-out report, confusion matrix, ROC/PR curves: {out / 'evaluation'}")
+    print(f"held-out report, confusion matrix, ROC/PR curves, patient maps: {out / 'evaluation'}")
     return 0
