@@ -80,10 +80,6 @@ def ready_made(feed: Any, copy: bool = False) -> Any:
     first = feed[0]
 
     class ReadyFeed(keras.utils.PyDataset):  # type: ignore[misc]
-        def __init__(self) -> None:
-            super().__init__()
-            self.seconds = 0.0
-
         def __len__(self) -> int:
             return len(feed)
 

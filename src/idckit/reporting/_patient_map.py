@@ -147,14 +147,13 @@ def plot_patient_map(
     rows_in_dataset = np.flatnonzero(np.asarray(dataset.patients) == str(patient))
     images = dataset.load_images(rows_in_dataset)
     labels = np.asarray(dataset.labels)[rows_in_dataset]
+    step = images.shape[1]
     rows, cols, shape = patch_grid(
-        np.asarray(dataset.x)[rows_in_dataset], np.asarray(dataset.y)[rows_in_dataset],
-        images.shape[1],
-    )  # fmt: skip
+        np.asarray(dataset.x)[rows_in_dataset], np.asarray(dataset.y)[rows_in_dataset], step
+    )
     panels = 2 if prob is None else 4
     figure = Figure(figsize=(4.2 * panels, 4.6), layout="constrained")
     axes: list[Axes] = [figure.add_subplot(1, panels, k + 1) for k in range(panels)]
-    step = images.shape[1]
     axes[0].imshow(_tissue(images, rows, cols, shape), extent=(0, shape[1], shape[0], 0))
     axes[0].set_title(f"Patient {patient}: tissue")
     axes[1].imshow(
