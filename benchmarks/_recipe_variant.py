@@ -13,11 +13,14 @@ _VARIANT_FIELDS = {"context": "context", "epochs": "epochs", "folds": "n_splits"
 
 
 def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--data``, ``--out``, ``--context``, ``--epochs``, ``--folds``, ``--class-weight``
-    and ``--seed``."""
+    """Add ``--data``, ``--out``, ``--context``, ``--context-width``, ``--epochs``, ``--folds``,
+    ``--class-weight`` and ``--seed``."""
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="tree of patches")
     parser.add_argument("--out", type=Path, help="run directory (default: a temporary one)")
     parser.add_argument("--context", type=int, help="context radius (default: the recipe's)")
+    parser.add_argument(
+        "--context-width", type=int, help="filters of the context stream's first block"
+    )
     parser.add_argument("--epochs", type=int, help="epochs per fold (default: the recipe's)")
     parser.add_argument("--folds", type=int, help="folds (default: the recipe's)")
     parser.add_argument(
@@ -35,4 +38,9 @@ def variant_changes(args: argparse.Namespace) -> dict[str, Any]:
     }
     if getattr(args, "class_weight", None) is not None:
         changes["class_weight"] = None if args.class_weight == "none" else args.class_weight
+    if getattr(args, "context_width", None) is not None:
+        from idckit.training import get_recipe
+
+        model_kwargs = dict(get_recipe("cpu").model_kwargs)
+        changes["model_kwargs"] = {**model_kwargs, "context_width": args.context_width}
     return changes

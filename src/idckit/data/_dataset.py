@@ -510,7 +510,10 @@ class IDCPatchDataset:
         :meth:`load_images`). ``workers > 1`` has Keras prepare that many batches ahead in
         threads while the model trains (the same batches; it did not pay off in the GPU benchmarks,
         where the threads compete with the training loop for Python's interpreter lock).
-        Keras is imported here, not before.
+        Under a data-parallel ``keras.distribution`` layout the feed leaves out the last few
+        patches of each epoch (fewer than the devices; its ``patches_per_epoch`` says how many
+        it feeds) so that every batch splits evenly across them, and ``batch_size`` must be a
+        multiple of the devices. Keras is imported here, not before.
 
         Examples
         --------

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import numpy.typing as npt
 
+from idckit._data_parallel import batch_shards, check_batch_size
 from idckit._errors import invalid_argument
 from idckit.data._augment import Augmentation
 from idckit.data._augment import augment_batch as augment_batch  # re-exported (old home)
@@ -37,6 +38,7 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
         Patches per batch (the last batch may be smaller).
     shuffle
         Draw a new order at the start and at the end of every epoch.
+
     augment
         ``True``: a random flip/90-degree rotation of every patch of every batch; an
         :class:`~idckit.data.Augmentation` for colour/stain jitter too; ``False``: none.
@@ -47,6 +49,16 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
         ``workers``); 1 prepares each batch when it is needed.
     **kwargs
         ``use_multiprocessing``, ``max_queue_size`` of ``PyDataset``.
+
+    Notes
+    -----
+    Under a data-parallel ``keras.distribution`` layout over ``D`` devices (JAX), every batch
+    must split evenly across them (Keras does not pad), so the feed counts ``D`` when it is
+    created and leaves out the last patches of each epoch's order that do not fill a multiple
+    of ``D`` in the last batch: fewer than ``D`` patches, different ones every epoch when
+    shuffled (``patches_per_epoch`` says how many are fed), and ``batch_size`` must be a
+    multiple of ``D``. Predictions (:func:`~idckit.inference.predict_proba`,
+    :class:`~idckit.training.KFoldTrainer`) pad instead and cover every patch.
 
     Examples
     --------
@@ -86,14 +98,17 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
         self.seed = int(np.random.default_rng().integers(2**62)) if seed is None else seed
         self.epoch = 0
         self.order = self._draw_order()
+        self.shards = batch_shards()
+        self.patches_per_epoch = self._patches_per_epoch()
 
     def __len__(self) -> int:
-        return math.ceil(len(self.rows) / self.batch_size)
+        return math.ceil(self.patches_per_epoch / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]:
         if not 0 <= index < len(self):
             raise IndexError(f"batch index {index} out of range for {len(self)} batches")
-        pick = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        start = index * self.batch_size
+        pick = self.order[start : min(start + self.batch_size, self.patches_per_epoch)]
         if self.rows.ndim == 2:
             images = gather_mosaics(self.store.array, self.rows[pick])
         else:
@@ -102,6 +117,19 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
             rng = np.random.default_rng([self.seed, self.epoch, index])
             images = self.augment.apply(images, rng)
         return np.asarray(images), self.labels[pick]
+
+    def _patches_per_epoch(self) -> int:
+        """All patches, less the few left out to even out the last batch across devices."""
+        n = len(self.rows)
+        check_batch_size(self.batch_size, "IDCPatchDataset.to_keras")
+        used = n - n % self.batch_size % self.shards
+        if used == 0:
+            raise invalid_argument(
+                "dataset", "IDCPatchDataset.to_keras",
+                f"at least {self.shards} patches, one per device of the keras.distribution "
+                "layout", n,
+            )  # fmt: skip
+        return used
 
     def on_epoch_end(self) -> None:
         """Draw the next epoch's order."""

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from idckit._data_parallel import batch_shards, check_batch_size, pad_rows
 from idckit._errors import invalid_argument
 
 _OWNER = "predict_proba"
@@ -69,7 +70,9 @@ def predict_proba(
 
     Images are read 16 batches at a time (a memory-mapped array is never copied whole) and
     passed to ``model.predict`` as they are (idckit models normalise ``uint8`` inside), so
-    ``tf.distribute`` strategies and ``keras.distribution`` layouts apply. With
+    ``tf.distribute`` strategies and ``keras.distribution`` layouts apply (under a
+    data-parallel layout, ``batch_size`` must be a multiple of its devices, and the last images
+    are padded with copies to split evenly across them, then dropped from the output). With
     ``tta=True`` each patch's probability is the mean over its 8 dihedral transforms (flips,
     transposes and 90-degree rotations), to which tissue patches have no preferred orientation.
 
@@ -101,13 +104,17 @@ def predict_proba(
     if not isinstance(images, np.ndarray):
         images = np.asarray(images)
     _check(images, bool(tta), batch_size)
+    check_batch_size(int(batch_size), _OWNER)
+    shards = batch_shards()
     out = np.empty(len(images), dtype=np.float64)
     step = int(batch_size) * _BATCHES_PER_READ
     for start in range(0, len(images), step):
         chunk = np.asarray(images[start : start + step])
         views = dihedral_transforms(chunk) if tta else iter((chunk,))
         probs = [
-            positive_probability(model.predict(view, batch_size=int(batch_size), verbose=0))
+            positive_probability(
+                model.predict(pad_rows(view, shards), batch_size=int(batch_size), verbose=0)
+            )[: len(chunk)]
             for view in views
         ]
         out[start : start + len(chunk)] = np.mean(probs, axis=0)

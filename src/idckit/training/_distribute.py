@@ -7,6 +7,8 @@
 * **JAX**: set a ``keras.distribution`` layout *before* training, e.g.
   ``keras.distribution.set_distribution(keras.distribution.DataParallel())`` (all local
   devices), and leave ``strategy=None``; Keras then shards each batch across devices.
+  ``batch_size`` must be a multiple of them, and the last batch of an epoch is evened out
+  (:mod:`idckit._data_parallel`).
 """
 
 from __future__ import annotations

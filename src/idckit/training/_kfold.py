@@ -12,6 +12,7 @@ from typing import Any, TextIO, cast
 
 import numpy as np
 
+from idckit._data_parallel import check_batch_size
 from idckit._errors import check_choice, invalid_argument
 from idckit.data._augment import Augmentation
 from idckit.data._context import check_context
@@ -296,6 +297,7 @@ class KFoldTrainer:
         """
         if self.build_model is None:
             raise invalid_argument("build_model", _OWNER, "a model builder to fit", None)
+        check_batch_size(self.batch_size, _OWNER)  # under a keras.distribution layout
         run = RunDir(self.out_dir or tempfile.mkdtemp(prefix="idckit-run-"))
         self.out_dir, self._models = run.path, None
         folds = self._prepare(run, dataset)
