@@ -38,7 +38,6 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
         Patches per batch (the last batch may be smaller).
     shuffle
         Draw a new order at the start and at the end of every epoch.
-
     augment
         ``True``: a random flip/90-degree rotation of every patch of every batch; an
         :class:`~idckit.data.Augmentation` for colour/stain jitter too; ``False``: none.
