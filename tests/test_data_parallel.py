@@ -1,7 +1,7 @@
 """Batches that split evenly under a data-parallel keras.distribution layout.
 
-Most tests stand a fake layout in for ``keras.distribution.distribution()``, so they run on
-every backend and on one device; the last one trains for real on two JAX CPU devices.
+Most tests stand a fake layout in for ``keras.distribution.distribution()``, so they need no
+real layout and one device; the last one trains for real on two JAX CPU devices.
 """
 
 from __future__ import annotations
