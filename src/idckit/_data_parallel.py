@@ -47,12 +47,18 @@ def batch_shards() -> int:
     return int(mesh.shape[list(mesh.axis_names).index(distribution.batch_dim_name)])
 
 
-def check_batch_size(batch_size: int, owner: str) -> None:
+def check_batch_size(batch_size: int, owner: str) -> int:
     """Require ``batch_size`` to split evenly across the current distribution's devices.
+
+    Returns
+    -------
+    int
+        The number of parts each batch is split into (:func:`batch_shards`).
 
     Examples
     --------
     >>> check_batch_size(50, "KFoldTrainer")
+    1
     """
     shards = batch_shards()
     if batch_size % shards:
@@ -62,6 +68,7 @@ def check_batch_size(batch_size: int, owner: str) -> None:
             "batch across", batch_size,
             f"Use batch_size={batch_size + shards - batch_size % shards}, say.",
         )  # fmt: skip
+    return shards
 
 
 def pad_rows(array: npt.NDArray[Any], multiple: int) -> npt.NDArray[Any]:

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import numpy.typing as npt
 
-from idckit._data_parallel import batch_shards, check_batch_size
+from idckit._data_parallel import check_batch_size
 from idckit._errors import invalid_argument
 from idckit.data._augment import Augmentation
 from idckit.data._augment import augment_batch as augment_batch  # re-exported (old home)
@@ -97,7 +97,6 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
         self.seed = int(np.random.default_rng().integers(2**62)) if seed is None else seed
         self.epoch = 0
         self.order = self._draw_order()
-        self.shards = batch_shards()
         self.patches_per_epoch = self._patches_per_epoch()
 
     def __len__(self) -> int:
@@ -120,12 +119,12 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
     def _patches_per_epoch(self) -> int:
         """All patches, less the few left out to even out the last batch across devices."""
         n = len(self.rows)
-        check_batch_size(self.batch_size, "IDCPatchDataset.to_keras")
-        used = n - n % self.batch_size % self.shards
+        shards = check_batch_size(self.batch_size, "IDCPatchDataset.to_keras")
+        used = n - n % self.batch_size % shards
         if used == 0:
             raise invalid_argument(
                 "dataset", "IDCPatchDataset.to_keras",
-                f"at least {self.shards} patches, one per device of the keras.distribution "
+                f"at least {shards} patches, one per device of the keras.distribution "
                 "layout", n,
             )  # fmt: skip
         return used

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from idckit._data_parallel import batch_shards, check_batch_size, pad_rows
+from idckit._data_parallel import check_batch_size, pad_rows
 from idckit._errors import invalid_argument
 
 _OWNER = "predict_proba"
@@ -104,8 +104,7 @@ def predict_proba(
     if not isinstance(images, np.ndarray):
         images = np.asarray(images)
     _check(images, bool(tta), batch_size)
-    check_batch_size(int(batch_size), _OWNER)
-    shards = batch_shards()
+    shards = check_batch_size(int(batch_size), _OWNER)
     out = np.empty(len(images), dtype=np.float64)
     step = int(batch_size) * _BATCHES_PER_READ
     for start in range(0, len(images), step):
