@@ -109,12 +109,12 @@ def predict_proba(
     step = int(batch_size) * _BATCHES_PER_READ
     for start in range(0, len(images), step):
         chunk = np.asarray(images[start : start + step])
+        n = len(chunk)
+        chunk = pad_rows(chunk, shards)  # once, before the 8 TTA views of it
         views = dihedral_transforms(chunk) if tta else iter((chunk,))
         probs = [
-            positive_probability(
-                model.predict(pad_rows(view, shards), batch_size=int(batch_size), verbose=0)
-            )[: len(chunk)]
+            positive_probability(model.predict(view, batch_size=int(batch_size), verbose=0))[:n]
             for view in views
         ]
-        out[start : start + len(chunk)] = np.mean(probs, axis=0)
+        out[start : start + n] = np.mean(probs, axis=0)
     return out
