@@ -1,0 +1,39 @@
+"""Explain predictions: which part of a patch, or of its neighbourhood, drives P(IDC+).
+
+:func:`occlusion_map` hides one region of an image at a time and records how much the model's
+P(IDC+) drops; it needs only predictions, so it works for every idckit model (context mosaics
+included) on every Keras backend. :func:`plot_occlusion` draws the maps over their images.
+
+Names are imported lazily (PEP 562): :func:`plot_occlusion` imports matplotlib only;
+:func:`occlusion_map` calls a Keras model.
+
+Examples
+--------
+>>> import numpy as np
+>>> from idckit.explain import plot_occlusion
+>>> fig = plot_occlusion(np.zeros((1, 50, 50, 3), np.uint8), np.zeros((1, 50, 50)))
+>>> len(fig.axes)  # the image, its map, the colour bar
+3
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idckit._lazy import load_export, public_dir
+
+_EXPORTS = {
+    "occlusion_map": "idckit.explain._occlusion",
+    "plot_occlusion": "idckit.explain._plot",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (PEP 562)."""
+    return load_export(__name__, _EXPORTS, name)
+
+
+def __dir__() -> list[str]:
+    return public_dir(globals(), __all__)
