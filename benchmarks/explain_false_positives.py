@@ -8,12 +8,12 @@ smoothed predictions), and computes the occlusion map (:func:`idckit.explain.occ
 each patch's 3x3 context mosaic under the ensemble of fold models that never saw the patient,
 with ``window`` and ``stride`` equal to the patch size: each of the 9 predictions hides one
 patch of the mosaic in white. It prints, per patient and outcome, the mean drop of P(IDC+)
-(raw ensemble, before smoothing) when the centre patch is hidden, the summed drop over the 8
-neighbours, and the mean drop per cell, as JSON lines. ``--figure`` draws the maps of a few
-false positives of the first patient.
+(raw ensemble, before smoothing; in log-odds with ``--scale logit``) when the centre patch is
+hidden, the summed drop over the 8 neighbours, and the mean drop per cell, as JSON lines.
+``--figure`` draws the maps of a few false positives of the first patient.
 
     python benchmarks/bench_recipe_nested.py --out runs/nested       # first (about 40 min)
-    python benchmarks/explain_false_positives.py --nested runs/nested  # then (about 2 min)
+    python benchmarks/explain_false_positives.py --nested runs/nested  # then (about 1 min)
 """
 
 from __future__ import annotations
@@ -47,11 +47,11 @@ def outcome_rows(labels: Any, decided: Any, mine: Any) -> dict[str, Any]:
     }
 
 
-def cell_drops(models: list[Any], mosaics: Any, patch: int) -> Any:
+def cell_drops(models: list[Any], mosaics: Any, patch: int, scale: str) -> Any:
     """Mean drop of the ensemble's P(IDC+) when each patch of the mosaics is hidden."""
     from idckit.explain import occlusion_map
 
-    maps = occlusion_map(models, mosaics, window=patch, stride=patch)
+    maps = occlusion_map(models, mosaics, window=patch, stride=patch, scale=scale)
     side = mosaics.shape[1] // patch
     return maps.reshape(len(mosaics), side, patch, side, patch).mean(axis=(2, 4))
 
@@ -63,6 +63,9 @@ def main() -> None:
     parser.add_argument("--patients", nargs="*", help="default: the 4 with most false positives")
     parser.add_argument("--per-outcome", type=int, default=150, help="patches drawn per outcome")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--scale", choices=["probability", "logit"], default="probability", help="of the drops"
+    )
     parser.add_argument("--figure", type=Path, help="PNG of 6 false positives' maps")
     args = parser.parse_args()
 
@@ -89,7 +92,7 @@ def main() -> None:
                 continue
             rows = np.sort(rng.choice(found, min(args.per_outcome, len(found)), replace=False))
             mosaics = dataset.load_images(rows, context=context)
-            cells = cell_drops(trainer.fold_models(), mosaics, patch)
+            cells = cell_drops(trainer.fold_models(), mosaics, patch, args.scale)
             centre = cells[:, context, context]
             print(json.dumps({
                 "patient": patient, "outcome": outcome, "patches": int(mine.sum()),
@@ -101,9 +104,11 @@ def main() -> None:
             }), flush=True)  # fmt: skip
             if args.figure and outcome == "false_pos" and patient == args.patients[0]:
                 shown = mosaics[:6]
-                maps = occlusion_map(trainer.fold_models(), shown)
+                maps = occlusion_map(trainer.fold_models(), shown, scale=args.scale)
                 titles = [f"P(IDC+) {prob[r]:.2f}" for r in rows[:6]]
-                figure = plot_occlusion(shown, maps, titles=titles, context=context)
+                figure = plot_occlusion(
+                    shown, maps, titles=titles, context=context, scale=args.scale
+                )
                 figure.savefig(args.figure, dpi=100)
 
 

@@ -241,3 +241,54 @@ def test_context_flag_overrides_the_recipe_and_needs_the_idc_cnn():
         recipe_from_args(_args("--model", "benchmark", "--context", "1"))
     with pytest.raises(CLIError, match="--context"):
         recipe_from_args(_args("--context", "4"))
+
+
+@pytest.mark.slow
+def test_explain_writes_one_figure_per_group_of_surest_calls(trained, capsys):
+    base, _ = trained
+    out = base / "explain"
+    argv = ["explain", str(base / "run"), str(base / "test"), "--out", str(out), "--per-group",
+            "3", "--window", "25", "--stride", "25",
+            "--cache-dir", str(base / "cache")]  # fmt: skip
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    written = sorted(p.name for p in out.glob("*.png"))
+    assert written and set(written) <= {
+        "occlusion_false_positives.png", "occlusion_false_negatives.png",
+        "occlusion_true_positives.png",
+    }  # fmt: skip
+    assert all(f"wrote {out / name}:" in stdout for name in written)
+    assert "maps of the fold models' mean P(IDC+)" in stdout
+
+
+@pytest.mark.slow
+def test_explain_one_patient_and_bad_arguments(trained, capsys):
+    base, _ = trained
+    common = ["explain", str(base / "run"), str(base / "test"), "--cache-dir", str(base / "cache")]
+    patient = sorted(p.name for p in (base / "test").iterdir() if p.is_dir())[0]
+    out = base / "explain-one"
+    argv = [*common, "--out", str(out), "--patient", patient, "--window", "50"]
+    assert main(argv) == 0
+    assert list(out.glob("occlusion_*.png"))
+    capsys.readouterr()
+    assert main([*common, "--out", str(out), "--patient", "nobody"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Invalid `patients`" in err and "nobody" in err
+    assert main([*common, "--out", str(out), "--per-group", "0"]) == 2
+    assert "--per-group must be at least 1" in capsys.readouterr().err
+    assert main([*common, "--out", str(out), "--window", "80"]) == 2
+    assert "Invalid `window` for occlusion_map" in capsys.readouterr().err
+
+
+def test_explain_picks_the_surest_patches_of_each_group():
+    from idckit.cli._explain import pick
+
+    prob = np.array([0.9, 0.2, 0.7, 0.6, 0.95, 0.1, 0.4])
+    labels = np.array([0, 1, 1, 0, 1, 1, 0])
+    groups = pick(prob, labels, 0.5, 2)
+    assert {k: v.tolist() for k, v in groups.items()} == {
+        "false_positives": [0, 3], "false_negatives": [5, 1], "true_positives": [4, 2],
+    }  # fmt: skip
+    unlabelled = pick(prob, None, 0.5, 3)
+    assert {k: v.tolist() for k, v in unlabelled.items()} == {"highest_prob_idc": [4, 0, 2]}
+    assert pick(np.array([0.1]), np.array([0]), 0.5, 3) == {}

@@ -23,18 +23,22 @@ class LinearModel:
         return p[:, None]
 
 
-def reference_map(predict, image, window, stride, fill):
+def logit(p):
+    return np.log(p / (1 - p))
+
+
+def reference_map(predict, image, window, stride, fill, scale=lambda p: p):
     """Brute force: every window start on a ``stride`` grid plus one flush with each edge."""
     height, width = image.shape[:2]
     starts_r = sorted({*range(0, height - window + 1, stride), height - window})
     starts_c = sorted({*range(0, width - window + 1, stride), width - window})
-    base = predict(image[None].astype(np.float64))[0]
+    base = scale(predict(image[None].astype(np.float64))[0])
     total, count = np.zeros((height, width)), np.zeros((height, width))
     for r in starts_r:
         for c in starts_c:
             hidden = image.astype(np.float64)  # a copy
             hidden[r : r + window, c : c + window] = fill
-            total[r : r + window, c : c + window] += base - predict(hidden[None])[0]
+            total[r : r + window, c : c + window] += base - scale(predict(hidden[None])[0])
             count[r : r + window, c : c + window] += 1
     assert count.min() >= 1  # the reference covers every pixel too
     return total / count
@@ -53,22 +57,25 @@ def _linear_predict(model):
     n=st.integers(1, 4),
     batch_size=st.integers(1, 40),
     fill=st.sampled_from([0, 255, 127.5, (255, 0, 30)]),
+    scale=st.sampled_from(["probability", "logit"]),
     seed=st.integers(0, 2**16),
 )
 def test_matches_the_brute_force_reference(
-    height, width, window, stride, n, batch_size, fill, seed
+    height, width, window, stride, n, batch_size, fill, scale, seed
 ):
     window = min(window, height, width)
     stride = min(stride, window)
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (n, height, width, 3), dtype=np.uint8)
-    model = LinearModel(rng.normal(0, 1e-4, (height, width, 3)))
+    model = LinearModel(rng.normal(0, 1e-5, (height, width, 3)))  # P(IDC+) within (0.3, 0.7)
     got = occlusion_map(
-        model, images, window=window, stride=stride, fill=fill, batch_size=batch_size
+        model, images, window=window, stride=stride, fill=fill, scale=scale, batch_size=batch_size
     )
     assert got.shape == (n, height, width) and got.dtype == np.float64
+    transform = logit if scale == "logit" else (lambda p: p)
     for image, map_ in zip(images, got, strict=True):
-        want = reference_map(_linear_predict(model), image, window, stride, np.asarray(fill))
+        predict = _linear_predict(model)
+        want = reference_map(predict, image, window, stride, np.asarray(fill), transform)
         np.testing.assert_allclose(map_, want, atol=1e-12)
 
 
@@ -98,15 +105,33 @@ def test_a_model_reading_only_the_centre_patch_has_a_zero_map_elsewhere():
 
 
 @settings(max_examples=20, deadline=None)
-@given(members=st.integers(1, 4), seed=st.integers(0, 2**16))
-def test_an_ensembles_map_is_the_map_of_its_mean_probability(members, seed):
+@given(
+    members=st.integers(1, 4),
+    scale=st.sampled_from(["probability", "logit"]),
+    seed=st.integers(0, 2**16),
+)
+def test_an_ensembles_map_is_the_map_of_its_mean_probability(members, scale, seed):
     rng = np.random.default_rng(seed)
-    weights = rng.normal(0, 1e-4, (members, 12, 12, 3))
+    weights = rng.normal(0, 1e-5, (members, 12, 12, 3))
     images = rng.integers(0, 256, (3, 12, 12, 3), dtype=np.uint8)
-    ensemble = occlusion_map([LinearModel(w) for w in weights], images, window=4, stride=3)
-    mean_model = occlusion_map(LinearModel(weights.mean(axis=0)), images, window=4, stride=3)
-    np.testing.assert_allclose(ensemble, mean_model, atol=1e-12)
+    models = [LinearModel(w) for w in weights]
+    ensemble = occlusion_map(models, images, window=4, stride=3, scale=scale)
+    mean_model = LinearModel(weights.mean(axis=0))
+    want = occlusion_map(mean_model, images, window=4, stride=3, scale=scale)
+    np.testing.assert_allclose(ensemble, want, atol=1e-9)
     assert ensemble.shape == (3, 12, 12)
+
+
+def test_logit_scale_still_shows_what_matters_in_a_sure_call():
+    weights = np.zeros((10, 10, 3))
+    weights[:5] = 0.49 / (5 * 10 * 3 * 255)  # only the top half counts: P(IDC+) 0.99 on white
+    images = np.full((1, 10, 10, 3), 255, np.uint8)
+    model = LinearModel(weights)
+    prob = occlusion_map(model, images, window=5, stride=5, fill=0)
+    odds = occlusion_map(model, images, window=5, stride=5, fill=0, scale="logit")
+    np.testing.assert_allclose(prob[0, :5], 0.245)  # 0.99 -> 0.745 when half the top is hidden
+    np.testing.assert_allclose(odds[0, :5], logit(0.99) - logit(0.745))
+    assert np.all(prob[0, 5:] == 0) and np.all(odds[0, 5:] == 0)
 
 
 def test_default_window_is_a_fifth_of_the_side_and_stride_half_of_it():
@@ -147,6 +172,8 @@ def test_bad_arguments_are_clear_errors():
     for bad in (256, -1, (1, 2), "white", True, [[255]]):
         with pytest.raises(ValueError, match=r"Invalid `fill`.*0-255.*background"):
             occlusion_map(model, images, fill=bad)
+    with pytest.raises(ValueError, match=r"Invalid `scale`.*'probability', 'logit'"):
+        occlusion_map(model, images, scale="log")
     with pytest.raises(ValueError, match=r"Invalid `model`.*non-empty list"):
         occlusion_map([], images)
     for bad in (0, 1.5, False):
@@ -183,6 +210,8 @@ def test_plot_draws_each_image_above_its_map_on_one_symmetric_scale():
     for ax in fig.axes[3:6]:
         assert ax.images[-1].get_clim() == (-0.4, 0.4)
     assert fig.axes[6].get_ylabel() == "P(IDC+) lost when hidden"
+    fig = plot_occlusion(images, maps, scale="logit")
+    assert fig.axes[6].get_ylabel() == "log-odds of IDC(+) lost when hidden"
 
 
 def test_plot_outlines_the_centre_patch_of_mosaics():
@@ -201,5 +230,7 @@ def test_plot_bad_arguments_are_clear_errors():
         plot_occlusion(images, np.zeros((2, 50, 50)), titles=["one"])
     with pytest.raises(ValueError, match=r"Invalid `images` for plot_occlusion"):
         plot_occlusion(np.zeros((50, 50, 3)), np.zeros((50, 50)))
+    with pytest.raises(ValueError, match=r"Invalid `scale` for plot_occlusion"):
+        plot_occlusion(images, np.zeros((2, 50, 50)), scale="odds")
     with pytest.raises(ValueError, match=r"Invalid `context` for plot_occlusion"):
         plot_occlusion(images, np.zeros((2, 50, 50)), context=-1)

@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, str] = {
     "train": "idckit.cli._train",
     "evaluate": "idckit.cli._evaluate",
     "predict": "idckit.cli._predict",
+    "explain": "idckit.cli._explain",
     "demo": "idckit.cli._demo",
 }
 

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from idckit._errors import invalid_argument
+from idckit._errors import check_choice, invalid_argument
 from idckit.data._context import check_context
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 _OWNER = "plot_occlusion"
+_UNITS = {"probability": "P(IDC+)", "logit": "log-odds of IDC(+)"}
 
 
 def _check(
@@ -55,6 +56,7 @@ def plot_occlusion(
     *,
     titles: Sequence[str] | None = None,
     context: int = 0,
+    scale: Literal["probability", "logit"] = "probability",
 ) -> Figure:
     """Draw each image above its occlusion map (from :func:`occlusion_map`).
 
@@ -73,6 +75,8 @@ def plot_occlusion(
     context
         The context radius of mosaics: with ``context >= 1`` the classified patch in the middle
         is outlined.
+    scale
+        The ``scale`` the maps were computed in, for the colour bar's label.
 
     Returns
     -------
@@ -89,6 +93,7 @@ def plot_occlusion(
     """
     pixels, values = _check(images, maps, titles)
     context = check_context(context, _OWNER)
+    check_choice("scale", _OWNER, scale, tuple(_UNITS))
     n = len(pixels)
     limit = float(np.abs(values).max()) or 1e-6
     figure = Figure(figsize=(2.2 * n + 1.2, 4.6), layout="constrained")
@@ -107,5 +112,5 @@ def plot_occlusion(
             ax.set_xticks([])
             ax.set_yticks([])
     axes[n].set_ylabel("occlusion map")
-    figure.colorbar(shown, ax=axes[n:], shrink=0.9, label="P(IDC+) lost when hidden")
+    figure.colorbar(shown, ax=axes[n:], shrink=0.9, label=f"{_UNITS[scale]} lost when hidden")
     return figure

@@ -1,0 +1,126 @@
+"""``idckit explain RUN_DIR DATA_DIR --out DIR``: occlusion maps of a run's surest calls."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from idckit.cli._main import CLIError
+from idckit.cli._runs import load_dataset, one_line_errors
+
+#: Figure name -> (label, called IDC(+) at the threshold, surest first = highest P(IDC+)).
+GROUPS: dict[str, tuple[int | None, bool, bool]] = {
+    "false_positives": (0, True, True),
+    "false_negatives": (1, False, False),
+    "true_positives": (1, True, True),
+    "highest_prob_idc": (None, True, True),  # only when the labels are unknown
+}
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``explain`` sub-parser."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "explain",
+        help="draw occlusion maps of a run's surest false positives, false negatives and hits",
+        description="Predict the patches with a finished run (as `idckit predict` does), pick "
+        "the false positives with the highest P(IDC+), the false negatives with the lowest and "
+        "the true positives with the highest (or, without labels, the patches with the highest "
+        "P(IDC+)), and draw each one's occlusion map under the run's fold ensemble: how much "
+        "P(IDC+) drops when each region of the patch, or of its context mosaic, is hidden. "
+        "One PNG per group in DIR.",
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a finished `idckit train` run")
+    parser.add_argument("data_dir", metavar="DATA_DIR", help="tree of patch PNGs")
+    parser.add_argument("--out", required=True, metavar="DIR", help="where to write the PNGs")
+    parser.add_argument("--patient", metavar="ID", help="only this patient's patches")
+    parser.add_argument(
+        "--per-group", type=int, default=6, metavar="N", help="patches per figure (default 6)"
+    )
+    parser.add_argument(
+        "--window", type=int, metavar="PX", help="side of the hidden square (default: a fifth)"
+    )
+    parser.add_argument(
+        "--stride", type=int, metavar="PX", help="step between squares (default: half the window)"
+    )
+    parser.add_argument(
+        "--scale",
+        choices=["logit", "probability"],
+        default="logit",
+        help="drops in log-odds (default: they still show what matters in a call the model is "
+        "sure of) or in P(IDC+)",
+    )
+    parser.add_argument("--batch-size", type=int, metavar="B", help="inference batch size")
+    parser.add_argument("--cache-dir", metavar="DIR", help="decode cache location")
+    return parser
+
+
+def pick(prob: Any, labels: Any, threshold: float, per_group: int) -> dict[str, Any]:
+    """Return each group's patch indices, surest first (groups without patches left out).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> groups = pick(np.array([0.9, 0.2, 0.7, 0.6]), np.array([0, 1, 1, 0]), 0.5, 1)
+    >>> {name: rows.tolist() for name, rows in groups.items()}
+    {'false_positives': [0], 'false_negatives': [1], 'true_positives': [2]}
+    """
+    import numpy as np
+
+    known = labels is not None
+    decided = prob >= threshold
+    groups = {}
+    for name, (label, called, highest_first) in GROUPS.items():
+        if known != (label is not None):  # labelled groups need labels, the other none
+            continue
+        mask = decided == called
+        if label is not None:
+            mask &= labels == label
+        rows = np.flatnonzero(mask)
+        order = np.argsort(-prob[rows] if highest_first else prob[rows], kind="stable")
+        if len(rows):
+            groups[name] = rows[order][:per_group]
+    return groups
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write one figure per group and say what each holds."""
+    if args.per_group < 1:
+        raise CLIError(f"--per-group must be at least 1, got {args.per_group}")
+    with one_line_errors():
+        from idckit.explain import occlusion_map, plot_occlusion
+        from idckit.training import KFoldTrainer
+
+        trainer = KFoldTrainer.from_run_dir(args.run_dir, batch_size=args.batch_size)
+        dataset = load_dataset(args.data_dir, args.cache_dir)
+        if args.patient is not None:
+            dataset = dataset.subset(args.patient)
+        predictions = trainer.predict(dataset)
+        groups = pick(predictions.prob_idc, predictions.labels, trainer.threshold, args.per_group)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, rows in groups.items():
+            images = dataset.load_images(rows, context=trainer.context)
+            maps = occlusion_map(
+                trainer.fold_models(), images, window=args.window, stride=args.stride,
+                scale=args.scale, batch_size=trainer.batch_size,
+            )  # fmt: skip
+            titles = [
+                f"{dataset.patients[i]} x{dataset.x[i]} y{dataset.y[i]}\n"
+                f"P(IDC+) {predictions.prob_idc[i]:.2f}"
+                for i in rows
+            ]
+            figure = plot_occlusion(
+                images, maps, titles=titles, context=trainer.context, scale=args.scale
+            )
+            path = out / f"occlusion_{name}.png"
+            figure.savefig(path, dpi=100, bbox_inches="tight")
+            print(f"wrote {path}: {len(rows)} {name.replace('_', ' ')}")
+    if not groups:
+        print("no patches to explain")
+    print(
+        f"threshold {trainer.threshold:.4f}; P(IDC+) in the titles as the run predicts it "
+        "(with its TTA and smoothing), maps of the fold models' mean P(IDC+) without them, "
+        f"in {'log-odds' if args.scale == 'logit' else 'probability'}"
+    )
+    return 0
