@@ -15,10 +15,11 @@ class LinearModel:
     """A fake model: P(IDC+) = 0.5 + sum(weights * image); records the dtypes it is given."""
 
     def __init__(self, weights):
-        self.weights, self.dtypes = np.asarray(weights, np.float64), set()
+        self.weights, self.dtypes, self.sizes = np.asarray(weights, np.float64), set(), []
 
     def predict(self, images, batch_size, verbose):
         self.dtypes.add(images.dtype)
+        self.sizes.append(len(images))
         p = 0.5 + np.einsum("nhwc,hwc->n", images.astype(np.float64), self.weights)
         return p[:, None]
 
@@ -132,6 +133,17 @@ def test_logit_scale_still_shows_what_matters_in_a_sure_call():
     np.testing.assert_allclose(prob[0, :5], 0.245)  # 0.99 -> 0.745 when half the top is hidden
     np.testing.assert_allclose(odds[0, :5], logit(0.99) - logit(0.745))
     assert np.all(prob[0, 5:] == 0) and np.all(odds[0, 5:] == 0)
+
+
+def test_an_image_with_more_windows_than_a_read_is_occluded_in_blocks():
+    rng = np.random.default_rng(4)
+    images = rng.integers(0, 256, (2, 10, 10, 3), dtype=np.uint8)
+    model = LinearModel(rng.normal(0, 1e-5, (10, 10, 3)))
+    got = occlusion_map(model, images, window=1, stride=1, batch_size=2)  # 100 windows each
+    assert max(model.sizes) <= 2 * 4  # never more than 4 batches of occluded images at a time
+    for image, map_ in zip(images, got, strict=True):
+        want = reference_map(_linear_predict(model), image, 1, 1, 255)
+        np.testing.assert_allclose(map_, want, atol=1e-12)
 
 
 def test_default_window_is_a_fifth_of_the_side_and_stride_half_of_it():

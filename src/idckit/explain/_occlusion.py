@@ -138,6 +138,23 @@ def _scaled_probability(
     return np.asarray(prob, dtype=np.float64)
 
 
+def _hidden_probability(
+    models: list[Any],
+    chunk: npt.NDArray[Any],
+    boxes: list[tuple[int, int]],
+    window: int,
+    colour: npt.NDArray[np.float64],
+    batch_size: int,
+    scale: str,
+) -> npt.NDArray[np.float64]:
+    """Return ``(len(chunk), len(boxes))`` scaled P(IDC+) with each box hidden in turn."""
+    occluded = np.repeat(chunk[:, None], len(boxes), axis=1)
+    for k, (r, c) in enumerate(boxes):
+        occluded[:, k, r : r + window, c : c + window] = colour.astype(chunk.dtype)
+    flat = occluded.reshape(-1, *chunk.shape[1:])
+    return _scaled_probability(models, flat, batch_size, scale).reshape(len(chunk), len(boxes))
+
+
 def occlusion_map(
     model: Any,
     images: npt.ArrayLike,
@@ -213,20 +230,16 @@ def occlusion_map(
     boxes, coverage = _boxes(images.shape, window, stride)
 
     maps = np.zeros(images.shape[:3], dtype=np.float64)
-    per_read = max(1, batch_size * _BATCHES_PER_READ // len(boxes))
-    for start in range(0, len(images), per_read):
-        chunk = np.asarray(images[start : start + per_read], dtype=dtype)
-        occluded = np.repeat(chunk[:, None], len(boxes), axis=1)
-        for k, (r, c) in enumerate(boxes):
-            occluded[:, k, r : r + window, c : c + window] = colour.astype(dtype)
-        hidden = _scaled_probability(
-            models, occluded.reshape(-1, *chunk.shape[1:]), batch_size, scale
-        )
-        drop = _scaled_probability(models, chunk, batch_size, scale)[:, None] - hidden.reshape(
-            len(chunk), len(boxes)
-        )
-        for k, (r, c) in enumerate(boxes):
-            maps[start : start + len(chunk), r : r + window, c : c + window] += drop[
-                :, k, None, None
-            ]
+    per_read = batch_size * _BATCHES_PER_READ  # occluded images built in memory at a time
+    images_per_read = max(1, per_read // len(boxes))
+    for start in range(0, len(images), images_per_read):
+        chunk = np.asarray(images[start : start + images_per_read], dtype=dtype)
+        base = _scaled_probability(models, chunk, batch_size, scale)
+        for first in range(0, len(boxes), per_read):  # one block unless an image has more boxes
+            block = boxes[first : first + per_read]
+            hidden = _hidden_probability(models, chunk, block, window, colour, batch_size, scale)
+            for k, (r, c) in enumerate(block):
+                maps[start : start + len(chunk), r : r + window, c : c + window] += (
+                    base - hidden[:, k]
+                )[:, None, None]
     return maps / coverage
