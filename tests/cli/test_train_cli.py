@@ -1,5 +1,6 @@
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -258,6 +259,7 @@ def test_explain_writes_one_figure_per_group_of_surest_calls(trained, capsys):
         "occlusion_true_positives.png",
     }  # fmt: skip
     assert all(f"wrote {out / name}:" in stdout for name in written)
+    assert re.search(r": [123] of \d+ (false positives|false negatives|true positives)", stdout)
     assert "maps of the fold models' mean P(IDC+)" in stdout
 
 
@@ -285,10 +287,10 @@ def test_explain_picks_the_surest_patches_of_each_group():
 
     prob = np.array([0.9, 0.2, 0.7, 0.6, 0.95, 0.1, 0.4])
     labels = np.array([0, 1, 1, 0, 1, 1, 0])
-    groups = pick(prob, labels, 0.5, 2)
+    groups = pick(prob, labels, 0.5)
     assert {k: v.tolist() for k, v in groups.items()} == {
         "false_positives": [0, 3], "false_negatives": [5, 1], "true_positives": [4, 2],
     }  # fmt: skip
-    unlabelled = pick(prob, None, 0.5, 3)
-    assert {k: v.tolist() for k, v in unlabelled.items()} == {"highest_prob_idc": [4, 0, 2]}
-    assert pick(np.array([0.1]), np.array([0]), 0.5, 3) == {}
+    unlabelled = pick(prob, None, 0.5)
+    assert {k: v.tolist() for k, v in unlabelled.items()} == {"highest_prob_idc": [4, 0, 2, 3]}
+    assert pick(np.array([0.1]), np.array([0]), 0.5) == {}

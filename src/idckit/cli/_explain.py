@@ -55,15 +55,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def pick(prob: Any, labels: Any, threshold: float, per_group: int) -> dict[str, Any]:
+def pick(prob: Any, labels: Any, threshold: float) -> dict[str, Any]:
     """Return each group's patch indices, surest first (groups without patches left out).
 
     Examples
     --------
     >>> import numpy as np
-    >>> groups = pick(np.array([0.9, 0.2, 0.7, 0.6]), np.array([0, 1, 1, 0]), 0.5, 1)
+    >>> groups = pick(np.array([0.9, 0.2, 0.7, 0.6]), np.array([0, 1, 1, 0]), 0.5)
     >>> {name: rows.tolist() for name, rows in groups.items()}
-    {'false_positives': [0], 'false_negatives': [1], 'true_positives': [2]}
+    {'false_positives': [0, 3], 'false_negatives': [1], 'true_positives': [2]}
     """
     import numpy as np
 
@@ -79,7 +79,7 @@ def pick(prob: Any, labels: Any, threshold: float, per_group: int) -> dict[str, 
         rows = np.flatnonzero(mask)
         order = np.argsort(-prob[rows] if highest_first else prob[rows], kind="stable")
         if len(rows):
-            groups[name] = rows[order][:per_group]
+            groups[name] = rows[order]
     return groups
 
 
@@ -96,10 +96,11 @@ def run(args: argparse.Namespace) -> int:
         if args.patient is not None:
             dataset = dataset.subset(args.patient)
         predictions = trainer.predict(dataset)
-        groups = pick(predictions.prob_idc, predictions.labels, trainer.threshold, args.per_group)
+        groups = pick(predictions.prob_idc, predictions.labels, trainer.threshold)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        for name, rows in groups.items():
+        for name, found in groups.items():
+            rows = found[: args.per_group]
             images = dataset.load_images(rows, context=trainer.context)
             maps = occlusion_map(
                 trainer.fold_models(), images, window=args.window, stride=args.stride,
@@ -115,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
             )
             path = out / f"occlusion_{name}.png"
             figure.savefig(path, dpi=100, bbox_inches="tight")
-            print(f"wrote {path}: {len(rows)} {name.replace('_', ' ')}")
+            what = name.replace("_", " ")
+            print(f"wrote {path}: {len(rows)} of {len(found)} {what}, surest first")
     if not groups:
         print("no patches to explain")
     print(
