@@ -196,10 +196,11 @@ def occlusion_map(
         Pixel value (or RGB triple, 0-255) of the occluding square. Default 255, the white of
         the slide's background, which idckit also uses for missing neighbours in mosaics.
     scale
-        ``"probability"`` (default): drops in P(IDC+), between -1 and 1; they add up across
-        an ensemble's members. ``"logit"``: drops in log-odds, ``log(p / (1 - p))`` with ``p``
-        kept within 1e-6 of 0 and 1, which still show what matters in a call the model is
-        sure of (a drop from 0.999 to 0.99 is 2.3 in log-odds, 0.009 in P(IDC+)).
+        ``"probability"`` (default): drops in P(IDC+), between -1 and 1 (an ensemble's map is
+        then the mean of its members' maps). ``"logit"``: drops in log-odds,
+        ``log(p / (1 - p))`` with ``p`` kept within 1e-6 of 0 and 1, which still show what
+        matters in a call the model is sure of (a drop from 0.999 to 0.99 is 2.3 in log-odds,
+        0.009 in P(IDC+)).
     batch_size
         Images per forward pass.
 
