@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from idckit.cli._runs import json_line, load_dataset, one_line_errors, postprocessing_line
+from idckit.cli._runs import (
+    add_run_arguments,
+    json_line,
+    load_run,
+    one_line_errors,
+    postprocessing_line,
+)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -18,8 +24,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "its settings), with "
         "the run's test-time augmentation and spatial smoothing settings.",
     )
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a finished `idckit train` run")
-    parser.add_argument("data_dir", metavar="DATA_DIR", help="tree of patch PNGs")
+    add_run_arguments(parser)
     parser.add_argument(
         "--json",
         action="store_true",
@@ -33,18 +38,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="also write the report, predictions and plots here, with slide maps of the 4 "
         "patients with the most misclassified patches in DIR/patient_maps",
     )
-    parser.add_argument("--batch-size", type=int, metavar="B", help="inference batch size")
-    parser.add_argument("--cache-dir", metavar="DIR", help="decode cache location")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the classification report (or its JSON summary)."""
     with one_line_errors():
-        from idckit.training import KFoldTrainer
-
-        trainer = KFoldTrainer.from_run_dir(args.run_dir, batch_size=args.batch_size)
-        dataset = load_dataset(args.data_dir, args.cache_dir)
+        trainer, dataset = load_run(args)
         report = trainer.evaluate(dataset, out_dir=args.out)
     from idckit.training._inference import flat_metrics
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from idckit.cli._main import CLIError
-from idckit.cli._runs import load_dataset, one_line_errors
+from idckit.cli._runs import add_run_arguments, load_run, one_line_errors
 
 #: Figure name -> (label, called IDC(+) at the threshold, surest first = highest P(IDC+)).
 GROUPS: dict[str, tuple[int | None, bool, bool]] = {
@@ -30,8 +30,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "P(IDC+) drops when each region of the patch, or of its context mosaic, is hidden. "
         "One PNG per group in DIR.",
     )
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a finished `idckit train` run")
-    parser.add_argument("data_dir", metavar="DATA_DIR", help="tree of patch PNGs")
+    add_run_arguments(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="where to write the PNGs")
     parser.add_argument("--patient", metavar="ID", help="only this patient's patches")
     parser.add_argument(
@@ -50,8 +49,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="drops in log-odds (default: they still show what matters in a call the model is "
         "sure of) or in P(IDC+)",
     )
-    parser.add_argument("--batch-size", type=int, metavar="B", help="inference batch size")
-    parser.add_argument("--cache-dir", metavar="DIR", help="decode cache location")
     return parser
 
 
@@ -89,10 +86,8 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--per-group must be at least 1, got {args.per_group}")
     with one_line_errors():
         from idckit.explain import occlusion_map, plot_occlusion
-        from idckit.training import KFoldTrainer
 
-        trainer = KFoldTrainer.from_run_dir(args.run_dir, batch_size=args.batch_size)
-        dataset = load_dataset(args.data_dir, args.cache_dir)
+        trainer, dataset = load_run(args)
         if args.patient is not None:
             dataset = dataset.subset(args.patient)
         predictions = trainer.predict(dataset)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import math
@@ -28,6 +29,25 @@ def load_dataset(path: str | os.PathLike[str], cache_dir: str | None = None) -> 
     if not os.path.isdir(path):
         raise CLIError(f"no such data directory: {os.fspath(path)!r}")
     return IDCPatchDataset.from_directory(path, cache_dir=cache_dir)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add what every command that applies a finished run takes.
+
+    ``RUN_DIR``, ``DATA_DIR``, ``--batch-size`` and ``--cache-dir``; :func:`load_run` reads them.
+    """
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a finished `idckit train` run")
+    parser.add_argument("data_dir", metavar="DATA_DIR", help="tree of patch PNGs")
+    parser.add_argument("--batch-size", type=int, metavar="B", help="inference batch size")
+    parser.add_argument("--cache-dir", metavar="DIR", help="decode cache location")
+
+
+def load_run(args: argparse.Namespace) -> tuple[Any, Any]:
+    """Reload the finished run (a ``KFoldTrainer``) and index the patches that ``args`` name."""
+    from idckit.training import KFoldTrainer
+
+    trainer = KFoldTrainer.from_run_dir(args.run_dir, batch_size=args.batch_size)
+    return trainer, load_dataset(args.data_dir, args.cache_dir)
 
 
 def postprocessing_line(trainer: Any) -> str:
