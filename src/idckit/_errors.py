@@ -7,6 +7,7 @@ Received: threshold=1.``
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 
@@ -54,3 +55,22 @@ def check_choice(name: str, owner: str, value: Any, choices: tuple[Any, ...]) ->
     if value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
         raise invalid_argument(name, owner, f"one of {allowed}", value)
+
+
+def check_positive_int(name: str, owner: str, value: Any, rule: str = "an integer >= 1") -> int:
+    """Return ``value`` as an int, or raise the standard error unless it is an integer >= 1.
+
+    Booleans are refused, although Python counts them as integers.
+
+    Examples
+    --------
+    >>> check_positive_int("batch_size", "predict_proba", 32)
+    32
+    >>> check_positive_int("batch_size", "predict_proba", True)
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid `batch_size` for predict_proba: expected an integer >= 1. Received: ...
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise invalid_argument(name, owner, rule, value)
+    return int(value)

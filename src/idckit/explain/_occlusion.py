@@ -8,14 +8,13 @@ neighbour shows how much the decision leans on the context rather than on the pa
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from idckit._errors import check_choice, invalid_argument
+from idckit._errors import check_choice, check_positive_int, invalid_argument
 from idckit.data._context import FILL_VALUE
 
 _OWNER = "occlusion_map"
@@ -44,16 +43,15 @@ def window_positions(size: int, window: int, stride: int) -> list[int]:
 def _positive_int_or_none(name: str, value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise invalid_argument(name, _OWNER, "a positive int, or None for the default", value)
-    return int(value)
+    return check_positive_int(name, _OWNER, value, "a positive int, or None for the default")
 
 
-def _check_images(images: Any) -> npt.NDArray[Any]:
+def check_images(images: Any, owner: str) -> npt.NDArray[Any]:
+    """Return ``images`` as an array of one or more RGB images ``(N, H, W, 3)``, or raise."""
     array = images if isinstance(images, np.ndarray) else np.asarray(images)
     if array.ndim != 4 or array.shape[-1] != 3 or len(array) == 0:
         raise invalid_argument(
-            "images", _OWNER, "one or more RGB images of shape (N, H, W, 3)", array.shape
+            "images", owner, "one or more RGB images of shape (N, H, W, 3)", array.shape
         )
     return array
 
@@ -79,12 +77,6 @@ def _working_dtype(images: npt.NDArray[Any], colour: npt.NDArray[np.float64]) ->
     """``uint8`` when images and fill are whole 0-255 values (a quarter of float32's memory)."""
     exact = images.dtype == np.uint8 and np.array_equal(colour, np.round(colour))
     return np.uint8 if exact else np.float32
-
-
-def _check_batch_size(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise invalid_argument("batch_size", _OWNER, "an integer >= 1", value)
-    return int(value)
 
 
 def _window_and_stride(
@@ -218,7 +210,7 @@ def occlusion_map(
     (2, 50, 50)
     """
     models = _check_models(model)
-    images = _check_images(images)
+    images = check_images(images, _OWNER)
     window, stride = _window_and_stride(
         images.shape,
         _positive_int_or_none("window", window),
@@ -226,7 +218,7 @@ def occlusion_map(
     )
     colour = _check_fill(fill)
     check_choice("scale", _OWNER, scale, ("probability", "logit"))
-    batch_size = _check_batch_size(batch_size)
+    batch_size = check_positive_int("batch_size", _OWNER, batch_size)
     dtype = _working_dtype(images, colour)
     boxes, coverage = _boxes(images.shape, window, stride)
 

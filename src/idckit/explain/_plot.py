@@ -12,6 +12,7 @@ from matplotlib.patches import Rectangle
 
 from idckit._errors import check_choice, invalid_argument
 from idckit.data._context import check_context
+from idckit.explain._occlusion import check_images
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -23,11 +24,7 @@ _UNITS = {"probability": "P(IDC+)", "logit": "log-odds of IDC(+)"}
 def _check(
     images: Any, maps: Any, titles: Any
 ) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
-    images, maps = np.asarray(images), np.asarray(maps, dtype=np.float64)
-    if images.ndim != 4 or images.shape[-1] != 3 or len(images) == 0:
-        raise invalid_argument(
-            "images", _OWNER, "one or more RGB images of shape (N, H, W, 3)", images.shape
-        )
+    images, maps = check_images(images, _OWNER), np.asarray(maps, dtype=np.float64)
     if maps.shape != images.shape[:3]:
         raise invalid_argument(
             "maps", _OWNER, f"one map per image, shape {images.shape[:3]}", f"shape {maps.shape}",

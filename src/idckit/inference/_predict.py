@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from idckit._data_parallel import check_batch_size, pad_rows
-from idckit._errors import invalid_argument
+from idckit._errors import check_positive_int, invalid_argument
 
 _OWNER = "predict_proba"
 _BATCHES_PER_READ = 16  # images read (and transformed) at a time: 16 batches
@@ -57,10 +56,7 @@ def _check(images: Any, tta: bool, batch_size: Any) -> None:
         raise invalid_argument(
             "images", _OWNER, "square patches for tta=True (transposes keep the shape)", shape
         )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-        raise invalid_argument("batch_size", _OWNER, "an integer >= 1", batch_size)
-    if batch_size < 1:
-        raise invalid_argument("batch_size", _OWNER, "an integer >= 1", batch_size)
+    check_positive_int("batch_size", _OWNER, batch_size)
 
 
 def predict_proba(

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from idckit._errors import invalid_argument
+from idckit._errors import check_positive_int, invalid_argument
 
 _OWNER = "smooth_probabilities"
 
@@ -27,8 +27,7 @@ def check_smoothing(alpha: Any, radius: Any, step: Any, owner: str = _OWNER) -> 
     ):
         raise invalid_argument("alpha", owner, "a float in [0, 1]", alpha)
     for name, value in (("radius", radius), ("step", step)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise invalid_argument(name, owner, "an integer >= 1", value)
+        check_positive_int(name, owner, value)
 
 
 def _column(values: npt.ArrayLike, name: str, n: int | None) -> npt.NDArray[Any]:
