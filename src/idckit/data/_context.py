@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from idckit._errors import invalid_argument
+from idckit._errors import check_positive_int, invalid_argument
 
 #: The largest context radius accepted (radius 3 is a 7x7 mosaic of patches).
 MAX_CONTEXT = 3
@@ -76,8 +76,7 @@ def neighbour_indices(
            [-1, -1, -1,  0,  1, -1, -1, -1, -1],
            [-1, -1, -1, -1,  2, -1, -1, -1, -1]])
     """
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 1:
-        raise invalid_argument("step", "neighbour_indices", "a positive int", step)
+    step = check_positive_int("step", "neighbour_indices", step, "a positive int")
     radius = check_context(radius, "neighbour_indices")
     _, codes = np.unique(np.asarray(patients).astype(str), return_inverse=True)
     gx = np.asarray(x, dtype=np.int64) // int(step)

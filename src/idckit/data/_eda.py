@@ -15,7 +15,7 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator
 from numpy.typing import ArrayLike
 
-from idckit._errors import invalid_argument
+from idckit._errors import check_positive_int, invalid_argument
 
 TARGET_NAMES = ("IDC(-)", "IDC(+)")
 _COLOURS = ("#f2a7c3", "#6a3d9a")  # eosin pink for IDC(-), hematoxylin purple for IDC(+)
@@ -115,10 +115,7 @@ def plot_patch_grid(
     owner = "plot_patch_grid"
     label_array = _check_labels(labels, owner)
     names = _check_names(target_names, owner)
-    if isinstance(n_per_class, bool) or not isinstance(n_per_class, (int, np.integer)):
-        raise invalid_argument("n_per_class", owner, "a positive int", n_per_class)
-    if n_per_class < 1:
-        raise invalid_argument("n_per_class", owner, "a positive int", n_per_class)
+    n_per_class = check_positive_int("n_per_class", owner, n_per_class, "a positive int")
     pixels = images if isinstance(images, np.ndarray) else np.asarray(images)
     if pixels.ndim != 4 or pixels.shape[-1] != 3 or len(pixels) != label_array.size:
         raise invalid_argument(

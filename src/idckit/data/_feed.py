@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from idckit._data_parallel import check_batch_size
-from idckit._errors import invalid_argument
+from idckit._errors import check_positive_int, invalid_argument
 from idckit.data._augment import Augmentation
 from idckit.data._augment import augment_batch as augment_batch  # re-exported (old home)
 from idckit.data._cache import PixelStore
@@ -82,9 +82,9 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
         workers: int = 1,
         **kwargs: Any,
     ) -> None:
-        for name, value in (("batch_size", batch_size), ("workers", workers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise invalid_argument(name, "IDCPatchDataset.to_keras", "a positive int", value)
+        owner = "IDCPatchDataset.to_keras"
+        batch_size = check_positive_int("batch_size", owner, batch_size, "a positive int")
+        workers = check_positive_int("workers", owner, workers, "a positive int")
         super().__init__(workers=workers, **kwargs)
         if len(rows) == 0:
             raise invalid_argument("dataset", "IDCPatchDataset.to_keras", "at least one patch", 0)

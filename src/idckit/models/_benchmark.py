@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import keras
 
-from idckit._errors import invalid_argument
+from idckit._errors import check_positive_int, invalid_argument
 from idckit.models._head import OutputActivation, check_output, output_layer
-from idckit.models._inputs import check_input_shape, image_input, is_int
+from idckit.models._inputs import check_input_shape, image_input
 from idckit.models._precision import policy_scope
 from idckit.models._preprocessing import ImagePreprocessing
 
@@ -61,9 +61,8 @@ def build_benchmark_cnn(
     """
     shape = check_input_shape(input_shape, _OWNER)
     check_output(num_classes, output, _OWNER)
-    for arg, value in (("filters", filters), ("kernel_size", kernel_size)):
-        if not is_int(value) or value < 1:
-            raise invalid_argument(arg, _OWNER, "a positive int", value)
+    filters = check_positive_int("filters", _OWNER, filters, "a positive int")
+    kernel_size = check_positive_int("kernel_size", _OWNER, kernel_size, "a positive int")
     if kernel_size > min(shape[:2]):
         raise invalid_argument(
             "kernel_size", _OWNER, f"at most the input's side {min(shape[:2])}", kernel_size

@@ -8,7 +8,7 @@ from typing import Any
 
 import keras
 
-from idckit._errors import invalid_argument
+from idckit._errors import check_positive_int, invalid_argument
 from idckit.data._context import check_context
 from idckit.models._head import OutputActivation, check_output, output_layer
 from idckit.models._inputs import check_input_shape, image_input
@@ -23,12 +23,6 @@ def _conv_bn_relu(x: Any, filters: int, name: str) -> Any:
     x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
     x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
     return keras.layers.Activation("relu", name=f"{name}_relu")(x)
-
-
-def _check_positive_int(name: str, value: Any) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise invalid_argument(name, _OWNER, "a positive int", value)
-    return int(value)
 
 
 def _check_convs(convs_per_block: int | Sequence[int], depth: int) -> tuple[int, ...]:
@@ -127,8 +121,8 @@ def build_idc_cnn(
     """
     shape = check_input_shape(input_shape, _OWNER)
     check_output(num_classes, output, _OWNER)
-    width = _check_positive_int("width", width)
-    depth = _check_positive_int("depth", depth)
+    width = check_positive_int("width", _OWNER, width, "a positive int")
+    depth = check_positive_int("depth", _OWNER, depth, "a positive int")
     convs = _check_convs(convs_per_block, depth)
     if min(shape[:2]) < 2**depth:
         raise invalid_argument(
@@ -138,7 +132,7 @@ def build_idc_cnn(
     if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout < 1:
         raise invalid_argument("dropout", _OWNER, "a float in [0, 1)", dropout)
     context = check_context(context, _OWNER)
-    context_width = _check_positive_int("context_width", context_width)
+    context_width = check_positive_int("context_width", _OWNER, context_width, "a positive int")
     side = 2 * context + 1
     with policy_scope(mixed_precision, _OWNER):
         inputs = image_input((shape[0] * side, shape[1] * side, shape[2]))
