@@ -93,6 +93,11 @@ def test_bad_batch_size_is_a_clear_error(batch_size):
         _indexed(4).to_keras(batch_size=batch_size)
 
 
+def test_numpy_integer_batch_size_works_like_an_int():
+    feed = _indexed(5).to_keras(batch_size=np.int64(2), shuffle=False)
+    assert len(feed) == 3 and isinstance(feed.batch_size, int)
+
+
 @pytest.mark.parametrize("workers", [0, -1, 2.0, True])
 def test_bad_workers_is_a_clear_error(workers):
     with pytest.raises(ValueError, match="Invalid `workers`"):
