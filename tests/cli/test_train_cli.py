@@ -1,4 +1,6 @@
+import contextlib
 import csv
+import io
 import json
 import re
 import subprocess
@@ -77,6 +79,18 @@ def test_tta_and_smoothing_default_to_the_recipe_and_flags_override_it():
     assert recipe.tta is False and recipe.smoothing == SpatialSmoothing(alpha=0.5, radius=2)
 
 
+def test_label_smoothing_defaults_to_the_recipe_and_the_flag_overrides_it():
+    from idckit.training import RECIPES
+
+    assert recipe_from_args(_args()).label_smoothing == RECIPES["cpu"].label_smoothing
+    assert recipe_from_args(_args("--label-smoothing", "0.15")).label_smoothing == 0.15
+    assert recipe_from_args(_args("--label-smoothing", "0")).label_smoothing == 0.0
+    with pytest.raises(
+        CLIError, match=r"--label-smoothing must be in \[0, 1\) \(0: off\); got 1.0"
+    ):
+        recipe_from_args(_args("--label-smoothing", "1"))
+
+
 def test_smooth_zero_turns_smoothing_off_and_bad_values_are_one_line_errors(monkeypatch):
     from idckit.cli import _train
     from idckit.training import RECIPES
@@ -132,14 +146,16 @@ def trained(tmp_path_factory):
             "2", "--epochs", "1", "--batch-size", "16", "--seed", "4", "--tta", "--smooth", "0.5",
             "--test-data",
             str(held_out), "--cache-dir", str(base / "cache")]  # fmt: skip
-    return base, argv
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):  # trained here, so every test can run alone
+        code = main(argv)
+    return base, argv, code, stdout.getvalue()
 
 
 @pytest.mark.slow
-def test_train_writes_a_finished_run_and_evaluates_the_test_data(trained, capsys):
-    base, argv = trained
-    assert main(argv) == 0
-    out = capsys.readouterr().out
+def test_train_writes_a_finished_run_and_evaluates_the_test_data(trained):
+    base, _, code, out = trained
+    assert code == 0
     assert "fold 2/2 epoch 1/1" in out and "threshold" in out and "held-out patients (3" in out
     assert (base / "run" / "report.json").is_file()
     assert (base / "run" / "test" / "confusion_matrix.png").is_file()
@@ -156,7 +172,7 @@ def test_train_writes_a_finished_run_and_evaluates_the_test_data(trained, capsys
 
 @pytest.mark.slow
 def test_train_again_without_resume_is_refused_in_one_line(trained, capsys):
-    _, argv = trained
+    _, argv, _, _ = trained
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--resume" in err
@@ -164,14 +180,14 @@ def test_train_again_without_resume_is_refused_in_one_line(trained, capsys):
 
 @pytest.mark.slow
 def test_resume_with_other_settings_names_them(trained, capsys):
-    _, argv = trained
+    _, argv, _, _ = trained
     assert main([*argv[:-2], "--resume", "--epochs", "2"]) == 2
     assert "epochs: stored 1, now 2" in capsys.readouterr().err
 
 
 @pytest.mark.slow
 def test_evaluate_json_prints_exactly_one_object_with_the_documented_keys(trained, capsys):
-    base, _ = trained
+    base, *_ = trained
     capsys.readouterr()
     argv = ["evaluate", str(base / "run"), str(base / "test"), "--json", "--cache-dir",
             str(base / "cache")]  # fmt: skip
@@ -193,7 +209,7 @@ def test_evaluate_json_prints_exactly_one_object_with_the_documented_keys(traine
 
 @pytest.mark.slow
 def test_evaluate_out_writes_text_report_and_plots(trained, capsys):
-    base, _ = trained
+    base, *_ = trained
     out = base / "eval"
     argv = ["evaluate", str(base / "run"), str(base / "test"), "--out", str(out), "--cache-dir",
             str(base / "cache")]  # fmt: skip
@@ -207,7 +223,7 @@ def test_evaluate_out_writes_text_report_and_plots(trained, capsys):
 
 @pytest.mark.slow
 def test_predict_writes_the_documented_columns(trained, capsys):
-    base, _ = trained
+    base, *_ = trained
     target = base / "preds.csv"
     argv = ["predict", str(base / "run"), str(base / "test"), "--out", str(target), "--cache-dir",
             str(base / "cache")]  # fmt: skip
@@ -246,7 +262,7 @@ def test_context_flag_overrides_the_recipe_and_needs_the_idc_cnn():
 
 @pytest.mark.slow
 def test_explain_writes_one_figure_per_group_of_surest_calls(trained, capsys):
-    base, _ = trained
+    base, *_ = trained
     out = base / "explain"
     argv = ["explain", str(base / "run"), str(base / "test"), "--out", str(out), "--per-group",
             "3", "--window", "25", "--stride", "25",
@@ -265,7 +281,7 @@ def test_explain_writes_one_figure_per_group_of_surest_calls(trained, capsys):
 
 @pytest.mark.slow
 def test_explain_one_patient_and_bad_arguments(trained, capsys):
-    base, _ = trained
+    base, *_ = trained
     common = ["explain", str(base / "run"), str(base / "test"), "--cache-dir", str(base / "cache")]
     patient = sorted(p.name for p in (base / "test").iterdir() if p.is_dir())[0]
     out = base / "explain-one"
