@@ -74,3 +74,22 @@ def check_positive_int(name: str, owner: str, value: Any, rule: str = "an intege
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise invalid_argument(name, owner, rule, value)
     return int(value)
+
+
+def check_fraction(name: str, owner: str, value: Any) -> float:
+    """Return ``value`` as a float, or raise the standard error unless it lies in [0, 1).
+
+    For rates such as dropout and label smoothing. Booleans are refused.
+
+    Examples
+    --------
+    >>> check_fraction("dropout", "HeadConfig", 0.25)
+    0.25
+    >>> check_fraction("dropout", "HeadConfig", 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid `dropout` for HeadConfig: expected a float in [0, 1). Received: dropout=1.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) < 1:
+        raise invalid_argument(name, owner, "a float in [0, 1)", value)
+    return float(value)

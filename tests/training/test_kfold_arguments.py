@@ -38,6 +38,8 @@ def test_too_many_folds_for_the_data_is_a_clear_error(tiny_dataset, tmp_path):
         ({"tta": "yes"}, r"Invalid `tta` for KFoldTrainer: expected True or False"),
         ({"smoothing": 0.7}, r"Invalid `smoothing` for KFoldTrainer: expected None, a"),
         ({"smoothing": {"alpha": 2}}, r"Invalid `alpha` for SpatialSmoothing"),
+        ({"label_smoothing": 1}, r"Invalid `label_smoothing` for KFoldTrainer: .*\[0, 1\)"),
+        ({"label_smoothing": "0.1"}, r"Invalid `label_smoothing`"),
     ],
 )
 def test_bad_arguments_are_refused_up_front(kwargs, match):
@@ -57,6 +59,13 @@ def test_tta_and_smoothing_are_recorded_in_the_config(tiny_dataset):
     assert config["smoothing"] == {"alpha": 0.6, "radius": 1, "step": 50}
     clone = trainer.clone(epochs=1)
     assert (clone.tta, clone.smoothing) == (True, SpatialSmoothing(alpha=0.6))
+
+
+def test_label_smoothing_is_recorded_in_the_config(tiny_dataset):
+    assert KFoldTrainer(model_builder("benchmark")).config(tiny_dataset)["label_smoothing"] == 0
+    trainer = KFoldTrainer(model_builder("benchmark"), label_smoothing=0.1)
+    assert trainer.config(tiny_dataset)["label_smoothing"] == 0.1
+    assert trainer.clone(epochs=1).label_smoothing == 0.1
 
 
 def test_the_cpu_recipe_settings_are_recorded_in_the_config(tiny_dataset):

@@ -250,6 +250,41 @@ def test_resuming_with_a_different_config_names_the_keys(fitted, tiny_dataset):
         fitted["trainer"].clone(resume=True).fit(other_data)
 
 
+def test_label_smoothing_reaches_the_loss_of_every_fold_model(tiny_dataset, tmp_path):
+    from idckit.models import SparseCrossentropyWithLabelSmoothing
+
+    built = []
+
+    def build():
+        built.append(model_builder("benchmark", filters=2)())
+        return built[-1]
+
+    trainer = KFoldTrainer(
+        build, n_splits=2, epochs=1, batch_size=32, label_smoothing=0.2, out_dir=tmp_path,
+        verbose=0,
+    )  # fmt: skip
+    trainer.fit(tiny_dataset)
+    assert len(built) == 2
+    for model in built:
+        assert isinstance(model.loss, SparseCrossentropyWithLabelSmoothing)
+        assert model.loss.label_smoothing == pytest.approx(0.2)
+    reloaded = KFoldTrainer.from_run_dir(tmp_path)
+    assert reloaded.label_smoothing == pytest.approx(0.2)
+
+
+def test_label_smoothing_with_a_compiled_model_is_a_clear_error(tiny_dataset, tmp_path):
+    def compiled():
+        model = model_builder("benchmark", filters=2)()
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    trainer = KFoldTrainer(
+        compiled, n_splits=2, epochs=1, label_smoothing=0.1, out_dir=tmp_path, verbose=0
+    )
+    with pytest.raises(ValueError, match=r"label_smoothing.*0 when build_model returns a compi"):
+        trainer.fit(tiny_dataset)
+
+
 def test_a_compiled_model_is_used_as_it_is(tiny_dataset, tmp_path):
     def compiled():
         model = model_builder("benchmark", filters=2)()

@@ -90,6 +90,10 @@ def test_trainer_kwargs_map_the_recipe_onto_the_trainer():
     assert kwargs["n_splits"] == 7 and kwargs["batch_size"] == 50
     assert kwargs["build_model"].args == ("vgg19",)
     assert kwargs["build_model"].keywords == {"weights": "imagenet", "freeze": 6}
+    assert kwargs["label_smoothing"] == 0.0
+    smoothed = RECIPES["seed"].replace(label_smoothing=0.1)
+    assert smoothed.trainer_kwargs()["label_smoothing"] == 0.1
+    assert smoothed.to_dict()["label_smoothing"] == 0.1
 
 
 def test_model_builder_builds_fresh_models_by_name():
@@ -116,6 +120,8 @@ def test_idc_cnn_is_exported_and_looked_up_when_built(monkeypatch):
         ({"lr_schedule": "step"}, r"Invalid `lr_schedule` for Recipe.*'warmup_cosine'"),
         ({"threshold_objective": 1.0}, r"Invalid `threshold_objective` for Recipe.*\(0, 1\)"),
         ({"threshold_objective": "fixed"}, r"Received: threshold_objective='fixed'"),
+        ({"label_smoothing": 1.0}, r"Invalid `label_smoothing` for Recipe: .*\[0, 1\)"),
+        ({"label_smoothing": -0.1}, r"Received: label_smoothing=-0.1"),
     ],
 )
 def test_recipes_validate_schedule_and_threshold(changes, match):

@@ -68,6 +68,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="feed each patch with its neighbours: a (2R+1)x(2R+1) mosaic of the patient's "
         "slide, for --model idc_cnn; 0 turns it off (default: the recipe's)",
     )
+    parser.add_argument(
+        "--label-smoothing",
+        type=float,
+        metavar="E",
+        help="train towards 1 - E/2 and E/2 instead of 1 and 0, E in [0, 1); 0 turns it off "
+        "(default: the recipe's)",
+    )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="default: 0")
     parser.add_argument("--resume", action="store_true", help="continue a killed run")
     parser.add_argument("--test-data", metavar="DIR", help="held-out patients to evaluate on")
@@ -132,6 +139,12 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
     )
     if args.tta is not None:
         changes["tta"] = args.tta
+    if args.label_smoothing is not None:
+        if not 0 <= args.label_smoothing < 1:
+            raise CLIError(
+                f"--label-smoothing must be in [0, 1) (0: off); got {args.label_smoothing}"
+            )
+        changes["label_smoothing"] = args.label_smoothing
     for flag, field in (("folds", "n_splits"), ("epochs", "epochs"), ("batch_size", "batch_size")):
         value = getattr(args, flag)
         if value is not None:

@@ -23,7 +23,7 @@ from idckit.models._dihedral import RandomDihedral
 from idckit.models._finetune import unfreeze_backbone
 from idckit.models._head import HeadConfig
 from idckit.models._idc_cnn import build_idc_cnn
-from idckit.models._losses import loss_for_model
+from idckit.models._losses import SparseCrossentropyWithLabelSmoothing, loss_for_model
 from idckit.models._precision import precision_policy
 from idckit.models._preprocessing import ImagePreprocessing
 from idckit.models._registry import BACKBONES, BackboneSpec
@@ -35,6 +35,7 @@ __all__ = [
     "HeadConfig",
     "ImagePreprocessing",
     "RandomDihedral",
+    "SparseCrossentropyWithLabelSmoothing",
     "build_benchmark_cnn",
     "build_idc_cnn",
     "build_transfer_model",

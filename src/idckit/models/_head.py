@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import keras
 
-from idckit._errors import check_choice, invalid_argument
+from idckit._errors import check_choice, check_fraction, invalid_argument
 from idckit.models._inputs import is_int
 
 OutputActivation = Literal["softmax", "sigmoid"]
@@ -60,8 +60,7 @@ class HeadConfig:
         if units is None or not all(is_int(u) and u > 0 for u in units):
             raise invalid_argument("units", "HeadConfig", "a tuple of positive ints", self.units)
         object.__setattr__(self, "units", units)
-        if not _is_real(self.dropout) or not 0 <= self.dropout < 1:
-            raise invalid_argument("dropout", "HeadConfig", "a float in [0, 1)", self.dropout)
+        check_fraction("dropout", "HeadConfig", self.dropout)
         if not _is_real(self.l2) or self.l2 < 0:
             raise invalid_argument("l2", "HeadConfig", "a float >= 0", self.l2)
         check_choice("pooling", "HeadConfig", self.pooling, ("flatten", "avg", "max"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import keras
 
-from idckit._errors import check_positive_int, invalid_argument
+from idckit._errors import check_fraction, check_positive_int, invalid_argument
 from idckit.data._context import check_context
 from idckit.models._head import OutputActivation, check_output, output_layer
 from idckit.models._inputs import check_input_shape, image_input
@@ -129,8 +129,7 @@ def build_idc_cnn(
             "input_shape", _OWNER, f"sides of at least {2**depth} for depth={depth}",
             input_shape, "Use a smaller `depth`.",
         )  # fmt: skip
-    if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout < 1:
-        raise invalid_argument("dropout", _OWNER, "a float in [0, 1)", dropout)
+    check_fraction("dropout", _OWNER, dropout)
     context = check_context(context, _OWNER)
     context_width = check_positive_int("context_width", _OWNER, context_width, "a positive int")
     side = 2 * context + 1

@@ -59,6 +59,7 @@ class FitSettings:
     tta: bool = False
     smoothing: SpatialSmoothing | None = None
     context: int = 0
+    label_smoothing: float = 0.0
 
 
 def _class_weight(settings: FitSettings, train: Any) -> dict[int, float] | None:
@@ -71,13 +72,21 @@ def _class_weight(settings: FitSettings, train: Any) -> dict[int, float] | None:
 
 def _new_model(settings: FitSettings, steps_per_epoch: int) -> Any:
     model = settings.build_model()
-    if not getattr(model, "compiled", False):
-        optimizer = make_optimizer(settings.optimizer)
-        if settings.lr_schedule in ("cosine", "warmup_cosine"):
-            warmup = WARMUP_FRACTION if settings.lr_schedule == "warmup_cosine" else 0.0
-            total_steps = settings.epochs * steps_per_epoch
-            optimizer = with_cosine_decay(optimizer, total_steps, warmup=warmup)
-        compile_model(model, optimizer)
+    if getattr(model, "compiled", False):
+        if settings.label_smoothing:
+            raise invalid_argument(
+                "label_smoothing", "KFoldTrainer", "0 when build_model returns a compiled model",
+                settings.label_smoothing,
+                "idckit only sets the loss of models it compiles: return the model uncompiled, "
+                "or compile it with loss_for_model(model, label_smoothing=...) yourself.",
+            )  # fmt: skip
+        return model
+    optimizer = make_optimizer(settings.optimizer)
+    if settings.lr_schedule in ("cosine", "warmup_cosine"):
+        warmup = WARMUP_FRACTION if settings.lr_schedule == "warmup_cosine" else 0.0
+        total_steps = settings.epochs * steps_per_epoch
+        optimizer = with_cosine_decay(optimizer, total_steps, warmup=warmup)
+    compile_model(model, optimizer, settings.label_smoothing)
     return model
 
 

@@ -13,7 +13,7 @@ from typing import Any, TextIO, cast
 import numpy as np
 
 from idckit._data_parallel import check_batch_size
-from idckit._errors import check_choice, invalid_argument
+from idckit._errors import check_choice, check_fraction, invalid_argument
 from idckit.data._augment import Augmentation
 from idckit.data._context import check_context
 from idckit.inference._spatial import SpatialSmoothing
@@ -81,6 +81,11 @@ class KFoldTrainer:
         first 5% of the fold's steps, then cosine decay to 0).
     class_weight
         ``"balanced"`` (computed from each training fold only), a dict or None.
+    label_smoothing
+        Label smoothing of the loss of models idckit compiles, a float in [0, 1) (see
+        :func:`idckit.models.loss_for_model`): with ``e``, the targets are ``1 - e / 2`` and
+        ``e / 2`` instead of 1 and 0. It softens the pull of wrongly labelled patches (coarse
+        region annotations). 0: plain cross-entropy.
     augment
         Passed to :meth:`IDCPatchDataset.to_keras` for training batches: ``True`` (flips,
         rotations), an :class:`~idckit.data.Augmentation` (colour/stain jitter too), or a dict
@@ -144,6 +149,7 @@ class KFoldTrainer:
         optimizer: OptimizerSpec = "adam",
         lr_schedule: LRSchedule = "constant",
         class_weight: ClassWeight = "balanced",
+        label_smoothing: float = 0.0,
         augment: bool | Augmentation | Mapping[str, Any] = False,
         callbacks: CallbackSpec = None,
         patience: int | None = None,
@@ -173,6 +179,7 @@ class KFoldTrainer:
         self.lr_schedule = check_lr_schedule(lr_schedule, _OWNER)
         _check_class_weight(class_weight)
         self.class_weight = class_weight
+        self.label_smoothing = check_fraction("label_smoothing", _OWNER, label_smoothing)
         self.augment: bool | Augmentation = (
             bool(augment)  # booleans stay booleans (get_params, grid search)
             if isinstance(augment, bool | np.bool_)
@@ -245,6 +252,7 @@ class KFoldTrainer:
             tta=bool(config.get("tta", False)),
             smoothing=None if smoothing is None else SpatialSmoothing(**smoothing),
             context=int(config.get("context", 0)),
+            label_smoothing=float(config.get("label_smoothing", 0.0)),
             verbose=0,
         )
         trainer.result_ = result
@@ -273,6 +281,7 @@ class KFoldTrainer:
                 "optimizer": describe_callable(self.optimizer),
                 "lr_schedule": self.lr_schedule,
                 "class_weight": dict(weights) if isinstance(weights, Mapping) else weights,
+                "label_smoothing": self.label_smoothing,
                 "augment": Augmentation.describe(self.augment),
                 "patience": self.patience,
                 "seed": self.seed,
@@ -362,7 +371,7 @@ class KFoldTrainer:
             class_weight=self.class_weight, augment=self.augment, callbacks=self.callbacks,
             patience=self.patience, seed=self.seed, strategy=self.strategy,
             verbose=self.verbose, stream=self.stream, tta=self.tta, smoothing=self.smoothing,
-            context=self.context,
+            context=self.context, label_smoothing=self.label_smoothing,
         )  # fmt: skip
 
     def _say(self, line: str) -> None:

@@ -124,8 +124,9 @@ def with_cosine_decay(optimizer: Any, total_steps: int, *, warmup: float = 0.0) 
     return optimizer.__class__.from_config({**config, "learning_rate": schedule})
 
 
-def compile_model(model: Any, optimizer: Any) -> None:
+def compile_model(model: Any, optimizer: Any, label_smoothing: float = 0.0) -> None:
     """Compile an uncompiled model: loss from its output layer, the fold metrics."""
     from idckit.models import loss_for_model
 
-    model.compile(optimizer=optimizer, loss=loss_for_model(model), metrics=fold_metrics())
+    loss = loss_for_model(model, label_smoothing=label_smoothing)
+    model.compile(optimizer=optimizer, loss=loss, metrics=fold_metrics())

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from idckit._errors import invalid_argument
+from idckit._errors import check_fraction, invalid_argument
 from idckit.data._augment import Augmentation
 from idckit.data._context import check_context
 from idckit.inference._spatial import SpatialSmoothing
@@ -105,6 +105,8 @@ class Recipe:
         :class:`~idckit.data.Augmentation` that adds colour/stain jitter.
     class_weight
         ``"balanced"`` (from each training fold), a dict or None.
+    label_smoothing
+        Label smoothing of the loss, a float in [0, 1) (``KFoldTrainer(label_smoothing=...)``).
     threshold_objective
         How the decision threshold is chosen on out-of-fold predictions (``"f1"``,
         ``"youden"``, ``"min_recall"``), or a fixed threshold in (0, 1) such as ``0.5``.
@@ -139,6 +141,7 @@ class Recipe:
     lr_schedule: LRSchedule = "constant"
     augment: bool | Augmentation = False
     class_weight: ClassWeight = "balanced"
+    label_smoothing: float = 0.0
     threshold_objective: ThresholdObjective = "f1"
     tta: bool = False
     smoothing: SpatialSmoothing | None = None
@@ -152,6 +155,8 @@ class Recipe:
         check_lr_schedule(self.lr_schedule, "Recipe")
         objective = check_threshold_objective(self.threshold_objective, "Recipe")
         object.__setattr__(self, "threshold_objective", objective)
+        smoothing = check_fraction("label_smoothing", "Recipe", self.label_smoothing)
+        object.__setattr__(self, "label_smoothing", smoothing)
         Augmentation.coerce(self.augment, "Recipe")  # validates; booleans stay booleans
         object.__setattr__(self, "context", check_context(self.context, "Recipe"))
         if self.context and self.model != "idc_cnn":
@@ -183,6 +188,7 @@ class Recipe:
             "lr_schedule": self.lr_schedule,
             "augment": self.augment,
             "class_weight": self.class_weight,
+            "label_smoothing": self.label_smoothing,
             "threshold_objective": self.threshold_objective,
             "tta": self.tta,
             "smoothing": self.smoothing,
