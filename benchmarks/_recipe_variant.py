@@ -9,12 +9,15 @@ from typing import Any
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "idc-train"
 
 #: Option name -> Recipe field it replaces.
-_VARIANT_FIELDS = {"context": "context", "epochs": "epochs", "folds": "n_splits"}
+_VARIANT_FIELDS = {
+    "context": "context", "epochs": "epochs", "folds": "n_splits",
+    "label_smoothing": "label_smoothing",
+}  # fmt: skip
 
 
 def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--data``, ``--out``, ``--context``, ``--context-width``, ``--epochs``, ``--folds``,
-    ``--class-weight`` and ``--seed``."""
+    ``--class-weight``, ``--label-smoothing`` and ``--seed``."""
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="tree of patches")
     parser.add_argument("--out", type=Path, help="run directory (default: a temporary one)")
     parser.add_argument("--context", type=int, help="context radius (default: the recipe's)")
@@ -25,6 +28,9 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--folds", type=int, help="folds (default: the recipe's)")
     parser.add_argument(
         "--class-weight", choices=["balanced", "none"], help="(default: the recipe's)"
+    )
+    parser.add_argument(
+        "--label-smoothing", type=float, help="label smoothing of the loss (default: the recipe's)"
     )
     parser.add_argument("--seed", type=int, default=0)
 
