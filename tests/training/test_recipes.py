@@ -27,6 +27,7 @@ def test_cpu_recipe_is_the_researched_recipe():
     assert cpu.optimizer["class_name"] == "AdamW"
     assert dict(cpu.optimizer["config"]) == {"learning_rate": 2e-3, "weight_decay": 1e-4}
     assert (cpu.lr_schedule, cpu.augment, cpu.class_weight) == ("warmup_cosine", True, "balanced")
+    assert cpu.label_smoothing == 0.1
     assert cpu.tta is False and cpu.threshold_objective == 0.5
     assert (cpu.smoothing.alpha, cpu.smoothing.radius) == (0.7, 1)
     assert "\n" not in cpu.description and cpu.description

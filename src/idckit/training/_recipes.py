@@ -233,14 +233,15 @@ RECIPES: Mapping[str, Recipe] = MappingProxyType(
             lr_schedule="warmup_cosine",
             augment=True,
             class_weight="balanced",
+            label_smoothing=0.1,
             threshold_objective=0.5,
             tta=False,
             smoothing=SpatialSmoothing(alpha=0.7, radius=1),
             context=1,
             description="A 123k-parameter two-stream CNN for a 2-core CPU that sees each patch "
             "(16-32-64-128) and its 3x3 neighbourhood (8-16-32-64): 3 folds x 12 epochs, AdamW "
-            "2e-3 with warm-up and cosine decay, flips/rotations, class weights, spatial "
-            "smoothing (alpha 0.7), fixed threshold 0.5.",
+            "2e-3 with warm-up and cosine decay, flips/rotations, class weights, label smoothing "
+            "0.1, spatial smoothing (alpha 0.7), fixed threshold 0.5.",
         ),
     }
 )
