@@ -27,7 +27,7 @@ class SparseCrossentropyWithLabelSmoothing(keras.losses.Loss):  # type: ignore[m
     label_smoothing
         ``e``, a float in [0, 1); 0 gives ``SparseCategoricalCrossentropy``'s values.
     **kwargs
-        ``reduction``, ``name`` and ``dtype``, as for any ``keras.losses.Loss``.
+        Passed to ``keras.losses.Loss`` (``reduction``, ``name``, ``dtype``).
 
     Examples
     --------
@@ -37,18 +37,15 @@ class SparseCrossentropyWithLabelSmoothing(keras.losses.Loss):  # type: ignore[m
     0.3975
     """
 
-    def __init__(
-        self,
-        label_smoothing: float = 0.1,
-        name: str = "sparse_crossentropy_smoothed",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(name=name, **kwargs)
+    def __init__(self, label_smoothing: float = 0.1, **kwargs: Any) -> None:
+        kwargs.setdefault("name", "sparse_crossentropy_smoothed")
+        super().__init__(**kwargs)
         self.label_smoothing = check_fraction(
             "label_smoothing", "SparseCrossentropyWithLabelSmoothing", label_smoothing
         )
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
+        """Return the per-sample loss of integer labels ``y_true`` against ``y_pred``."""
         classes = ops.shape(y_pred)[-1]
         labels = ops.cast(ops.reshape(y_true, ops.shape(y_pred)[:-1]), "int32")
         one_hot = ops.one_hot(labels, classes, dtype=y_pred.dtype)
@@ -57,6 +54,7 @@ class SparseCrossentropyWithLabelSmoothing(keras.losses.Loss):  # type: ignore[m
         )
 
     def get_config(self) -> dict[str, Any]:
+        """Loss config plus ``label_smoothing`` (for ``keras.saving``)."""
         return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
