@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import shutil
 from collections import Counter
 
 import numpy as np
@@ -248,6 +249,26 @@ def test_resuming_with_a_different_config_names_the_keys(fitted, tiny_dataset):
     other_data = tiny_dataset.subset(tiny_dataset.patient_ids[:6])
     with pytest.raises(ValueError, match=r"dataset\.n_patches"):
         fitted["trainer"].clone(resume=True).fit(other_data)
+
+
+def test_a_run_from_an_older_idckit_resumes_and_reloads(fitted, tiny_dataset, tmp_path):
+    """A config.json without the settings added since (tta, smoothing, ...) is still accepted."""
+    old_run = tmp_path / "old"
+    shutil.copytree(fitted["run"], old_run)
+    config_path = old_run / "config.json"
+    config = json.loads(config_path.read_text())
+    for key in ("tta", "smoothing", "context", "label_smoothing"):
+        del config[key]
+    config_path.write_text(json.dumps(config))
+
+    again = fitted["trainer"].clone(resume=True, out_dir=old_run, verbose=0).fit(tiny_dataset)
+    assert again.threshold == fitted["result"].threshold
+    with pytest.raises(ValueError, match=r"label_smoothing: stored 0\.0, now 0\.2"):
+        fitted["trainer"].clone(resume=True, out_dir=old_run, label_smoothing=0.2).fit(
+            tiny_dataset
+        )
+    reloaded = KFoldTrainer.from_run_dir(old_run)
+    assert (reloaded.tta, reloaded.smoothing, reloaded.context) == (False, None, 0)
 
 
 def test_label_smoothing_reaches_the_loss_of_every_fold_model(tiny_dataset, tmp_path):

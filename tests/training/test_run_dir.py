@@ -1,6 +1,6 @@
 import pytest
 
-from idckit.training._run_dir import RunDir, config_differences
+from idckit.training._run_dir import ADDED_SETTINGS, RunDir, config_differences
 
 
 def test_config_differences_names_nested_and_missing_keys():
@@ -19,10 +19,11 @@ def test_tuples_and_lists_compare_equal_as_after_json():
 
 def test_check_config_refuses_with_the_differing_keys(tmp_path):
     run = RunDir(tmp_path)
-    run.write_config({"epochs": 3, "batch_size": 32})
-    run.check_config({"epochs": 3, "batch_size": 32})  # same: accepted
+    config = {"epochs": 3, "batch_size": 32, **ADDED_SETTINGS}
+    run.write_config(config)
+    run.check_config(config)  # same: accepted
     with pytest.raises(ValueError, match=r"epochs: stored 3, now 5.*Resume with the stored"):
-        run.check_config({"epochs": 5, "batch_size": 32})
+        run.check_config({**config, "epochs": 5})
 
 
 def test_splits_round_trip_in_the_documented_layout(tmp_path):
@@ -43,3 +44,20 @@ def test_fold_bookkeeping(tmp_path):
     run.metrics_path(1).write_text("{}")
     assert run.fold_done(1) and not run.fold_done(2)
     assert run.model_path(2) == tmp_path / "fold_2" / "model.keras"
+
+
+def test_a_config_from_before_the_added_settings_reads_as_trained_with_their_old_values(tmp_path):
+    run = RunDir(tmp_path)
+    run.write_config({"epochs": 3})  # as an idckit from before TTA, smoothing, context, ...
+    assert run.read_config() == {"epochs": 3, **ADDED_SETTINGS}
+    run.check_config({"epochs": 3, **ADDED_SETTINGS})  # resumed with those values: accepted
+    with pytest.raises(ValueError, match=r"label_smoothing: stored 0\.0, now 0\.1"):
+        run.check_config({"epochs": 3, **ADDED_SETTINGS, "label_smoothing": 0.1})
+
+
+def test_a_stored_setting_is_never_replaced_by_its_added_default(tmp_path):
+    run = RunDir(tmp_path)
+    run.write_config({"tta": True, "context": 1})
+    config = run.read_config()
+    assert config["tta"] is True and config["context"] == 1
+    assert config["label_smoothing"] == 0.0

@@ -239,7 +239,7 @@ class KFoldTrainer:
         run = RunDir(run_dir)
         result = load_result(run)
         config = run.read_config()
-        smoothing = config.get("smoothing")  # runs from before TTA and smoothing lack both
+        smoothing = config["smoothing"]
         trainer = cls(
             None,
             n_splits=len(result.folds),
@@ -249,10 +249,10 @@ class KFoldTrainer:
             out_dir=run.path,
             threshold_objective=cast(ThresholdObjective, result.threshold_objective),
             augment=Augmentation.coerce(config.get("augment", False)) or False,
-            tta=bool(config.get("tta", False)),
+            tta=bool(config["tta"]),
             smoothing=None if smoothing is None else SpatialSmoothing(**smoothing),
-            context=int(config.get("context", 0)),
-            label_smoothing=float(config.get("label_smoothing", 0.0)),
+            context=int(config["context"]),
+            label_smoothing=float(config["label_smoothing"]),
             verbose=0,
         )
         trainer.result_ = result

@@ -18,12 +18,20 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from idckit._errors import invalid_argument
 from idckit.training._atomic import atomic_write_json, read_json
 
 FoldSplit = tuple[tuple[str, ...], tuple[str, ...]]  # (train patients, validation patients)
+
+#: Settings that ``config.json`` gained after its first release, with the value that a run
+#: written before them was trained with. :meth:`RunDir.read_config` fills them in, so a run
+#: started by an older idckit resumes (and reloads) as long as it is resumed with these values.
+ADDED_SETTINGS: Mapping[str, Any] = MappingProxyType(
+    {"tta": False, "smoothing": None, "context": 0, "label_smoothing": 0.0}
+)
 
 
 def _normalise(obj: Any) -> Any:
@@ -135,9 +143,9 @@ class RunDir:
         return bool(self.config_path.is_file())
 
     def read_config(self) -> dict[str, Any]:
-        """Read the stored ``config.json``."""
+        """Read the stored ``config.json``, with :data:`ADDED_SETTINGS` it lacks filled in."""
         config: dict[str, Any] = read_json(self.config_path)
-        return config
+        return {**ADDED_SETTINGS, **config}
 
     def write_config(self, config: Mapping[str, Any]) -> None:
         """Store ``config`` as ``config.json``."""
