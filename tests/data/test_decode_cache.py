@@ -97,6 +97,25 @@ def test_settings_get_their_own_entries(hostile, cache_dir):
     assert a != b and a.parent == b.parent == cache_dir
 
 
+def test_a_numpy_integer_patch_size_is_the_same_setting(hostile, cache_dir, monkeypatch):
+    first = _open(hostile["root"], cache_dir, patch_size=64)
+    _forbid_decoding(monkeypatch)
+    again = _open(hostile["root"], cache_dir, patch_size=np.int64(64))
+    assert cache_status(again)[0] == cache_status(first)[0]
+    assert again.images.shape[1:] == (64, 64, 3) and len(again) == len(first) > 0
+
+
+@pytest.mark.parametrize("reopen", [False, True])
+def test_a_tree_whose_patches_are_all_skipped_is_a_clear_error(hostile, cache_dir, reopen):
+    if reopen:  # the cache entry remembers the skips: the reopen says the same
+        with pytest.raises(ValueError):
+            _open(hostile["root"], cache_dir, patch_size=20)
+    with pytest.raises(
+        ValueError, match=r"Every patch was skipped \(.*\d+ oversize.*pad_mode='resize'"
+    ):
+        _open(hostile["root"], cache_dir, patch_size=20)
+
+
 def test_an_incomplete_entry_is_rebuilt(hostile, cache_dir):
     entry = cache_status(_open(hostile["root"], cache_dir))[0]
     (entry / "meta.json").unlink()

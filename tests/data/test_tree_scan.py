@@ -137,6 +137,7 @@ def test_missing_root_is_a_clear_error(tmp_path):
         ({"pad_mode": "edge"}, "Invalid `pad_mode`"),
         ({"on_error": "ignore"}, "Invalid `on_error`"),
         ({"patch_size": 0}, "Invalid `patch_size`"),
+        ({"patch_size": 50.0}, "Invalid `patch_size`"),
         ({"n_jobs": 0}, "Invalid `n_jobs`"),
     ],
 )

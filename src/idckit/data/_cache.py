@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from idckit._errors import check_choice, invalid_argument
+from idckit._errors import check_choice, check_positive_int, invalid_argument
 from idckit.data._decode import PAD_MODES, PADDED, REASONS, PadMode, decode_files, default_jobs
 from idckit.data._records import _EXPECTED
 from idckit.data._report import PatchError, ScanReport
@@ -99,7 +99,7 @@ def open_tree(
 ) -> tuple[ScanResult, ScanReport, CacheSpec]:
     """Walk ``root``; reuse its cache entry when the fingerprint matches, else build it."""
     owner = "IDCPatchDataset.from_directory"
-    _check_settings(owner, patch_size, pad_mode, on_error, n_jobs)
+    patch_size = _check_settings(owner, patch_size, pad_mode, on_error, n_jobs)
     abs_root = check_root(root, owner)
     listing = walk_tree(abs_root, progress=progress)
     fingerprint = listing.fingerprint()
@@ -111,21 +111,38 @@ def open_tree(
             raise PatchError(*report.skipped_files[0])
     else:
         result = parse_listing(listing, pattern, on_error)
+        if len(result) == 0:
+            raise invalid_argument(
+                "root",
+                owner,
+                f"a folder with patches whose names match {pattern.pattern!r}",
+                os.fspath(root),
+                f"No patches found: expected files like {_EXPECTED}.",
+            )
     del listing
-    if len(result) == 0:
-        raise invalid_argument(
-            "root",
-            owner,
-            f"a folder with patches whose names match {pattern.pattern!r}",
-            os.fspath(root),
-            f"No patches found: expected files like {_EXPECTED}.",
-        )
     spec = CacheSpec(
         entry, result, fingerprint, patch_size, pad_mode, n_jobs, progress, cached is not None
     )
     if cached is None:
         result, report = rebuild(spec, on_error)
+    if len(result) == 0:
+        raise _nothing_kept(owner, root, report, patch_size)
     return result, report, spec
+
+
+def _nothing_kept(
+    owner: str, root: str | os.PathLike[str], report: ScanReport, patch_size: int
+) -> ValueError:
+    """Build the error for a tree whose patches were all skipped (``report`` counts why)."""
+    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.skipped.items()))
+    hint = f"Every patch was skipped ({reasons})."
+    if report.skipped.get("oversize"):
+        hint += (
+            f" Patches larger than patch_size={patch_size} are skipped: pass a patch_size at "
+            "least as large as the patches, or pad_mode='resize' to scale them."
+        )
+    expected = "a folder with patches that decode"
+    return invalid_argument("root", owner, expected, os.fspath(root), hint)
 
 
 def rebuild(spec: CacheSpec, on_error: OnError) -> tuple[ScanResult, ScanReport]:
@@ -144,15 +161,16 @@ def rebuild(spec: CacheSpec, on_error: OnError) -> tuple[ScanResult, ScanReport]
 
 def _check_settings(
     owner: str, patch_size: int, pad_mode: str, on_error: str, n_jobs: int | None
-) -> None:
-    if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
-        raise invalid_argument("patch_size", owner, "a positive int", patch_size)
+) -> int:
+    """Refuse bad settings with the standard error; return ``patch_size`` as a Python int."""
+    size = check_positive_int("patch_size", owner, patch_size)
     check_choice("pad_mode", owner, pad_mode, PAD_MODES)
     check_choice("on_error", owner, on_error, ("skip", "raise"))
     if n_jobs is not None and (
         isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or (n_jobs < 1 and n_jobs != -1)
     ):
         raise invalid_argument("n_jobs", owner, "None, -1 or a positive int", n_jobs)
+    return size
 
 
 class PixelStore:
