@@ -89,6 +89,22 @@ def test_index_of_a_missing_folder_is_a_usage_error(tmp_path, capsys):
     assert err.startswith("idckit index: error: Invalid `root`") and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(("flags", "env"), [(["--debug"], None), ([], "1"), ([], "yes")])
+def test_debug_shows_the_library_error_with_its_traceback(tmp_path, monkeypatch, flags, env):
+    if env is not None:
+        monkeypatch.setenv("IDCKIT_DEBUG", env)
+    with pytest.raises(ValueError, match=r"Invalid `root` for scan_tree") as info:
+        main([*flags, "index", str(tmp_path / "nope")])
+    frames = [frame.name for frame in info.traceback]
+    assert "check_root" in frames  # raised deep inside the library, not by the CLI
+
+
+def test_idckit_debug_0_keeps_one_line_errors(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IDCKIT_DEBUG", "0")
+    assert main(["index", str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
 def test_cache_builds_then_reuses(hostile, tmp_path, capsys):
     argv = ["cache", str(hostile["root"]), "--cache-dir", str(tmp_path / "c"), "--json"]
     code, first, _ = _json(capsys, argv)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -33,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="IDC detection in breast histopathology patches, evaluated by patient.",
     )
     parser.add_argument("--version", action="version", version=f"idckit {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an error, show the full traceback instead of one line (or set IDCKIT_DEBUG=1)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for name, module_name in SUBCOMMANDS.items():
@@ -61,8 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(module.run(args))
     except CLIError as err:
+        if args.debug or _debug_from_environment():  # the library's own error, traceback and all
+            raise (err.__cause__ or err.__context__ or err) from None
         print(f"idckit {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"idckit {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _debug_from_environment() -> bool:
+    """Whether ``IDCKIT_DEBUG`` asks for tracebacks (set, and not ``0``/``false``/``no``)."""
+    return os.environ.get("IDCKIT_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
