@@ -91,6 +91,30 @@ def test_label_smoothing_defaults_to_the_recipe_and_the_flag_overrides_it():
         recipe_from_args(_args("--label-smoothing", "1"))
 
 
+def test_optimisation_flags_override_the_recipe():
+    from idckit.training import RECIPES
+
+    cpu = RECIPES["cpu"]
+    assert recipe_from_args(_args()).optimizer == cpu.optimizer
+    recipe = recipe_from_args(
+        _args("--learning-rate", "5e-4", "--lr-schedule", "cosine", "--class-weight", "none")
+    )
+    assert recipe.optimizer["class_name"] == cpu.optimizer["class_name"]
+    assert recipe.optimizer["config"] == {**cpu.optimizer["config"], "learning_rate": 5e-4}
+    assert (recipe.lr_schedule, recipe.class_weight) == ("cosine", None)
+    seed = recipe_from_args(_args("--recipe", "seed", "--class-weight", "balanced"))
+    assert seed.class_weight == "balanced" and seed.optimizer["config"]["momentum"] == 0.2
+    with pytest.raises(CLIError, match=r"--learning-rate must be > 0; got 0\.0"):
+        recipe_from_args(_args("--learning-rate", "0"))
+
+
+def test_bad_schedule_and_class_weight_are_rejected_by_the_parser(capsys):
+    for argv in (("--lr-schedule", "step"), ("--class-weight", "inverse")):
+        with pytest.raises(SystemExit):
+            _args(*argv)
+        assert "invalid choice" in capsys.readouterr().err
+
+
 def test_smooth_zero_turns_smoothing_off_and_bad_values_are_one_line_errors(monkeypatch):
     from idckit.cli import _train
     from idckit.training import RECIPES

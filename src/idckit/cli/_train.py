@@ -12,7 +12,7 @@ from idckit.cli._main import CLIError
 from idckit.cli._runs import load_dataset, one_line_errors
 from idckit.data._context import MAX_CONTEXT
 from idckit.inference._spatial import SpatialSmoothing
-from idckit.training._recipes import MODEL_NAMES, RECIPES, Recipe, get_recipe
+from idckit.training._recipes import LR_SCHEDULES, MODEL_NAMES, RECIPES, Recipe, get_recipe
 
 _NOT_TRANSFER = ("benchmark", "idc_cnn")
 
@@ -35,6 +35,24 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--folds", type=int, metavar="K", help="number of folds")
     parser.add_argument("--epochs", type=int, metavar="N", help="epochs per fold")
     parser.add_argument("--batch-size", type=int, metavar="B", help="batch size")
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        metavar="LR",
+        help="the optimizer's learning rate (default: the recipe's)",
+    )
+    parser.add_argument(
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        help="constant rate, cosine decay to 0 over each fold, or cosine decay after a short "
+        "linear warm-up (default: the recipe's)",
+    )
+    parser.add_argument(
+        "--class-weight",
+        choices=("balanced", "none"),
+        help="weigh each class by its inverse frequency in the training fold, or not "
+        "(default: the recipe's)",
+    )
     parser.add_argument(
         "--weights", metavar="imagenet|none|PATH", help="backbone weights (transfer models)"
     )
@@ -113,6 +131,21 @@ def _smoothing(args: argparse.Namespace, recipe: Recipe) -> SpatialSmoothing | N
     )
 
 
+def _optimisation(args: argparse.Namespace, recipe: Recipe) -> dict[str, Any]:
+    """Return the recipe fields that the optimisation flags (``--learning-rate`` ...) set."""
+    changes: dict[str, Any] = {}
+    if args.learning_rate is not None:
+        if not args.learning_rate > 0:
+            raise CLIError(f"--learning-rate must be > 0; got {args.learning_rate}")
+        config = {**recipe.optimizer.get("config", {}), "learning_rate": args.learning_rate}
+        changes["optimizer"] = {**recipe.optimizer, "config": config}
+    if args.lr_schedule is not None:
+        changes["lr_schedule"] = args.lr_schedule
+    if args.class_weight is not None:
+        changes["class_weight"] = None if args.class_weight == "none" else args.class_weight
+    return changes
+
+
 def recipe_from_args(args: argparse.Namespace) -> Recipe:
     """Return the recipe named by ``--recipe`` with the explicit flags applied over it.
 
@@ -139,6 +172,7 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
     )
     if args.tta is not None:
         changes["tta"] = args.tta
+    changes.update(_optimisation(args, recipe))
     if args.label_smoothing is not None:
         if not 0 <= args.label_smoothing < 1:
             raise CLIError(
