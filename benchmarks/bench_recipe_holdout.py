@@ -11,6 +11,7 @@ cross-validated ones of the training run beside them, as one JSON object.
     python benchmarks/bench_recipe_holdout.py --folds 4           # a variant
     python benchmarks/bench_recipe_holdout.py --baseline          # the issue's plain CNN
     python benchmarks/bench_recipe_holdout.py --train-share 0.5   # half the training patients
+    python benchmarks/bench_recipe_holdout.py --refit --out RUN   # + one model on all patients
 
 ``--baseline`` trains, instead, the calibration model that issue 4 quotes (one plain 4-block
 CNN, 16-32-64-128 filters with batch norm, flips/rotations, AdamW with cosine decay, balanced
@@ -26,6 +27,12 @@ other patients. Balanced accuracy does not depend on prevalence.
 ``--train-share S`` trains on a random share S of the train-list patients (drawn with
 ``--seed``) and scores the same held-out patients: a learning curve in patients, to tell how
 much a recipe trained on more patients (all of ``../shared``, as deployed) should gain.
+
+``--refit`` also trains one model of the recipe on all the training patients (as
+scikit-learn's ``refit``: the same epochs and settings, no validation patients, so the last
+epoch's weights) and scores it alone, and with the fold models (the mean of all four, and the
+mean of the fold ensemble and the refit model). With ``--out`` naming a finished run of the
+same settings, the fold models are reused and only the refit model is trained.
 
 The default data is ``../shared/data/idc-train`` (82 train-list and 29 validation-list patients).
 Goal (issue 4): F1(+) >= 0.83 and balanced accuracy >= 0.90 on unseen patients.
@@ -136,12 +143,13 @@ def run_recipe(train: Any, held_out: Any, args: argparse.Namespace) -> dict[str,
 
     recipe = get_recipe("cpu").replace(**variant_changes(args))
     out = args.out or Path(tempfile.mkdtemp(prefix="idckit-recipe-holdout-")) / "run"
-    trainer = KFoldTrainer.from_recipe(recipe, seed=args.seed, out_dir=out)
+    trainer = KFoldTrainer.from_recipe(recipe, seed=args.seed, out_dir=out, resume=True)
     start = time.perf_counter()
     result = trainer.fit(train)
     minutes = (time.perf_counter() - start) / 60
     report = trainer.evaluate(held_out).to_dict()
     cv = result.summary()
+    refit = refit_scores(trainer, train, held_out, args.seed) if args.refit else None
     return {
         "model": "recipe", "context": recipe.context, "epochs": recipe.epochs,
         "folds": recipe.n_splits, "minutes": round(minutes, 1),
@@ -156,7 +164,50 @@ def run_recipe(train: Any, held_out: Any, args: argparse.Namespace) -> dict[str,
             for key in ("f1_pos", "balanced_accuracy", "roc_auc")
         },
         "run_dir": str(result.run_dir),
+        **({"refit": refit} if refit else {}),
     }  # fmt: skip
+
+
+def train_refit_model(trainer: Any, train: Any, seed: int) -> Any:
+    """One model of ``trainer``'s settings trained on all of ``train`` (last epoch's weights)."""
+    import keras
+
+    from idckit.training._fold import _class_weight, _new_model
+
+    settings = trainer._settings()
+    keras.utils.set_random_seed(seed + 99)
+    feed = train.to_keras(
+        settings.batch_size, shuffle=True, augment=settings.augment, seed=seed * 1000 + 999,
+        context=settings.context,
+    )  # fmt: skip
+    model = _new_model(settings, len(feed))
+    model.fit(feed, epochs=settings.epochs, class_weight=_class_weight(settings, train), verbose=2)
+    return model
+
+
+def refit_scores(trainer: Any, train: Any, held_out: Any, seed: int) -> dict[str, Any]:
+    """Held-out scores of a refit model alone and combined with the fold models."""
+    from idckit.training._inference import postprocess, predict_probability
+
+    start = time.perf_counter()
+    model = train_refit_model(trainer, train, seed)
+    minutes = (time.perf_counter() - start) / 60
+    n_folds, context = len(trainer.fold_models()), trainer.context
+    folds = predict_probability(trainer.fold_models(), held_out, 512, context=context)
+    alone = predict_probability([model], held_out, 512, context=context)
+    combined = {
+        "refit": alone,
+        "folds_and_refit": (n_folds * folds + alone) / (n_folds + 1),
+        "half_folds_half_refit": (folds + alone) / 2,
+    }
+    scores: dict[str, Any] = {"minutes": round(minutes, 1)}
+    for name, prob in combined.items():
+        found = held_out_scores(
+            held_out.labels, postprocess(prob, held_out, trainer.smoothing), 0.5
+        )
+        found["f1_pos_at_28pct"] = f1_at_prevalence(found["confusion_matrix"], DATA_SET_PREVALENCE)
+        scores[name] = rounded(found)
+    return scores
 
 
 def main() -> None:
@@ -166,11 +217,15 @@ def main() -> None:
         "--baseline", action="store_true", help="train the issue's plain calibration CNN instead"
     )
     parser.add_argument(
+        "--refit", action="store_true",
+        help="also train one model on all training patients and score it with the fold models",
+    )  # fmt: skip
+    parser.add_argument(
         "--train-share", type=float, default=1.0,
         help="train on this random share of the train-list patients (default: all)",
     )  # fmt: skip
     args = parser.parse_args()
-    if args.baseline and variant_changes(args).keys() - {"epochs"}:
+    if args.baseline and (args.refit or variant_changes(args).keys() - {"epochs"}):
         parser.error(
             "--baseline trains one plain CNN: it takes --epochs, --seed and --train-share only"
         )
