@@ -186,7 +186,8 @@ def train_refit_model(trainer: Any, train: Any, seed: int) -> Any:
 
 
 def refit_scores(trainer: Any, train: Any, held_out: Any, seed: int) -> dict[str, Any]:
-    """Held-out scores of a refit model alone and combined with the fold models."""
+    """Held-out scores of a refit model alone and combined with the fold models, at the run's
+    threshold and after its smoothing (as ``trainer.evaluate`` scores the fold models)."""
     from idckit.training._inference import postprocess, predict_probability
 
     start = time.perf_counter()
@@ -202,9 +203,8 @@ def refit_scores(trainer: Any, train: Any, held_out: Any, seed: int) -> dict[str
     }
     scores: dict[str, Any] = {"minutes": round(minutes, 1)}
     for name, prob in combined.items():
-        found = held_out_scores(
-            held_out.labels, postprocess(prob, held_out, trainer.smoothing), 0.5
-        )
+        smoothed = postprocess(prob, held_out, trainer.smoothing)
+        found = held_out_scores(held_out.labels, smoothed, trainer.threshold)
         found["f1_pos_at_28pct"] = f1_at_prevalence(found["confusion_matrix"], DATA_SET_PREVALENCE)
         scores[name] = rounded(found)
     return scores
