@@ -15,14 +15,25 @@ _VARIANT_FIELDS = {
 }  # fmt: skip
 
 
+def _convs_per_block(text: str) -> int | list[int]:
+    """``"2"`` -> 2 (every block), ``"1,1,2,2"`` -> [1, 1, 2, 2] (one per block)."""
+    counts = [int(n) for n in text.split(",")]
+    return counts[0] if len(counts) == 1 else counts
+
+
 def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--data``, ``--out``, ``--context``, ``--context-width``, ``--epochs``, ``--folds``,
-    ``--class-weight``, ``--label-smoothing`` and ``--seed``."""
+    """Add ``--data``, ``--out``, ``--context``, ``--context-width``, ``--convs-per-block``,
+    ``--epochs``, ``--folds``, ``--class-weight``, ``--label-smoothing`` and ``--seed``."""
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="tree of patches")
     parser.add_argument("--out", type=Path, help="run directory (default: a temporary one)")
     parser.add_argument("--context", type=int, help="context radius (default: the recipe's)")
     parser.add_argument(
         "--context-width", type=int, help="filters of the context stream's first block"
+    )
+    parser.add_argument(
+        "--convs-per-block",
+        type=_convs_per_block,
+        help="convolutions per block, one for all or one per block: 1,1,2,2 (default: 1)",
     )
     parser.add_argument("--epochs", type=int, help="epochs per fold (default: the recipe's)")
     parser.add_argument("--folds", type=int, help="folds (default: the recipe's)")
@@ -44,9 +55,13 @@ def variant_changes(args: argparse.Namespace) -> dict[str, Any]:
     }
     if getattr(args, "class_weight", None) is not None:
         changes["class_weight"] = None if args.class_weight == "none" else args.class_weight
-    if getattr(args, "context_width", None) is not None:
+    model_changes = {
+        name: getattr(args, name)
+        for name in ("context_width", "convs_per_block")
+        if getattr(args, name, None) is not None
+    }
+    if model_changes:
         from idckit.training import get_recipe
 
-        model_kwargs = dict(get_recipe("cpu").model_kwargs)
-        changes["model_kwargs"] = {**model_kwargs, "context_width": args.context_width}
+        changes["model_kwargs"] = {**get_recipe("cpu").model_kwargs, **model_changes}
     return changes
