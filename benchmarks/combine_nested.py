@@ -28,10 +28,15 @@ from bench_recipe_nested import summary
 def read_predictions(run: Path, column: str) -> tuple[list[tuple[str, str, str]], Any, Any]:
     """The patches (patient, x, y), labels and ``column`` of a run's predictions, sorted."""
     path = run / "nested_predictions.csv" if run.is_dir() else run
-    with path.open(newline="") as handle:
-        rows = sorted(csv.DictReader(handle), key=lambda r: (r["patient"], r["x"], r["y"]))
-    if not rows or column not in rows[0]:
-        raise SystemExit(f"{path} has no column {column!r}")
+    try:
+        with path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError) as err:
+        raise SystemExit(f"cannot read {path} as nested_predictions.csv: {err}") from None
+    missing = {"patient", "x", "y", "label", column} - set(rows[0] if rows else ())
+    if missing:
+        raise SystemExit(f"{path} has no rows or lacks the columns {sorted(missing)}")
+    rows.sort(key=lambda r: (r["patient"], r["x"], r["y"]))
     keys = [(r["patient"], r["x"], r["y"]) for r in rows]
     labels = np.array([int(r["label"]) for r in rows])
     return keys, labels, np.array([float(r[column]) for r in rows])
@@ -64,13 +69,12 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.5, help="(default: 0.5)")
     args = parser.parse_args()
 
-    keys, labels, _ = read_predictions(args.runs[0], args.column)
-    probs = []
-    for run in args.runs:
-        run_keys, run_labels, prob = read_predictions(run, args.column)
+    runs = [read_predictions(run, args.column) for run in args.runs]
+    keys, labels, _ = runs[0]
+    for run, (run_keys, run_labels, _) in zip(args.runs, runs, strict=True):
         if run_keys != keys or not np.array_equal(run_labels, labels):
             raise SystemExit(f"{run} does not list the same patches as {args.runs[0]}")
-        probs.append(prob)
+    probs = [prob for _, _, prob in runs]
     patients = np.array([patient for patient, _, _ in keys])
     print(json.dumps({
         "patches": len(keys), "threshold": args.threshold,
