@@ -193,9 +193,14 @@ def refit_scores(trainer: Any, train: Any, held_out: Any, seed: int) -> dict[str
     start = time.perf_counter()
     model = train_refit_model(trainer, train, seed)
     minutes = (time.perf_counter() - start) / 60
-    n_folds, context = len(trainer.fold_models()), trainer.context
-    folds = predict_probability(trainer.fold_models(), held_out, 512, context=context)
-    alone = predict_probability([model], held_out, 512, context=context)
+
+    def probability(models: list[Any]) -> Any:  # as trainer.predict, before smoothing
+        return predict_probability(
+            models, held_out, trainer.batch_size, tta=trainer.tta, context=trainer.context
+        )
+
+    n_folds = len(trainer.fold_models())
+    folds, alone = probability(trainer.fold_models()), probability([model])
     combined = {
         "refit": alone,
         "folds_and_refit": (n_folds * folds + alone) / (n_folds + 1),
