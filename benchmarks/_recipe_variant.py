@@ -23,7 +23,8 @@ def _convs_per_block(text: str) -> int | list[int]:
 
 def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--data``, ``--out``, ``--context``, ``--context-width``, ``--convs-per-block``,
-    ``--epochs``, ``--folds``, ``--class-weight``, ``--label-smoothing`` and ``--seed``."""
+    ``--epochs``, ``--folds``, ``--class-weight``, ``--label-smoothing``, ``--learning-rate`` and
+    ``--seed``."""
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="tree of patches")
     parser.add_argument("--out", type=Path, help="run directory (default: a temporary one)")
     parser.add_argument("--context", type=int, help="context radius (default: the recipe's)")
@@ -43,6 +44,10 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--label-smoothing", type=float, help="label smoothing of the loss (default: the recipe's)"
     )
+    parser.add_argument(
+        "--learning-rate", type=float,
+        help="the optimizer's peak learning rate (default: the recipe's, 2e-3)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -64,4 +69,11 @@ def variant_changes(args: argparse.Namespace) -> dict[str, Any]:
         from idckit.training import get_recipe
 
         changes["model_kwargs"] = {**get_recipe("cpu").model_kwargs, **model_changes}
+    if getattr(args, "learning_rate", None) is not None:
+        from idckit.training import get_recipe
+
+        optimizer = get_recipe("cpu").optimizer
+        changes["optimizer"] = {
+            **optimizer, "config": {**optimizer["config"], "learning_rate": args.learning_rate}
+        }  # fmt: skip
     return changes

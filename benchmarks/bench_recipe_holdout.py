@@ -34,6 +34,11 @@ epoch's weights) and scores it alone, and with the fold models (the mean of all 
 mean of the fold ensemble and the refit model). With ``--out`` naming a finished run of the
 same settings, the fold models are reused and only the refit model is trained.
 
+``--epoch-rules`` also keeps every epoch's weights of every fold (beside the run directory, in
+``RUN-epochs/``) and scores the fold ensemble on the held-out patients under other rules for
+choosing each fold's weights: the recipe's (the epoch of best validation F1(+)), the epoch of
+least validation loss, the last epoch, and the mean of the last three epochs' predictions.
+
 The default data is ``../shared/data/idc-train`` (82 train-list and 29 validation-list patients).
 Goal (issue 4): F1(+) >= 0.83 and balanced accuracy >= 0.90 on unseen patients.
 """
@@ -143,13 +148,16 @@ def run_recipe(train: Any, held_out: Any, args: argparse.Namespace) -> dict[str,
 
     recipe = get_recipe("cpu").replace(**variant_changes(args))
     out = args.out or Path(tempfile.mkdtemp(prefix="idckit-recipe-holdout-")) / "run"
-    trainer = KFoldTrainer.from_recipe(recipe, seed=args.seed, out_dir=out, resume=True)
+    epochs_dir = out.parent / f"{out.name}-epochs"
+    extra = {"callbacks": epoch_savers(epochs_dir)} if args.epoch_rules else {}
+    trainer = KFoldTrainer.from_recipe(recipe, seed=args.seed, out_dir=out, resume=True, **extra)
     start = time.perf_counter()
     result = trainer.fit(train)
     minutes = (time.perf_counter() - start) / 60
     report = trainer.evaluate(held_out).to_dict()
     cv = result.summary()
     refit = refit_scores(trainer, train, held_out, args.seed) if args.refit else None
+    rules = epoch_rule_scores(trainer, held_out, epochs_dir) if args.epoch_rules else None
     return {
         "model": "recipe", "context": recipe.context, "epochs": recipe.epochs,
         "folds": recipe.n_splits, "minutes": round(minutes, 1),
@@ -165,6 +173,7 @@ def run_recipe(train: Any, held_out: Any, args: argparse.Namespace) -> dict[str,
         },
         "run_dir": str(result.run_dir),
         **({"refit": refit} if refit else {}),
+        **({"epoch_rules": rules} if rules else {}),
     }  # fmt: skip
 
 
@@ -215,6 +224,79 @@ def refit_scores(trainer: Any, train: Any, held_out: Any, seed: int) -> dict[str
     return scores
 
 
+def epoch_savers(epochs_dir: Path) -> Any:
+    """Trainer callbacks that keep each epoch's weights as ``fold_<k>/e<epoch>.weights.h5``."""
+    import keras
+
+    def callbacks(fold: int) -> list[Any]:
+        folder = epochs_dir / f"fold_{fold}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = str(folder / "e{epoch}.weights.h5")
+        return [keras.callbacks.ModelCheckpoint(path, save_weights_only=True)]
+
+    return callbacks
+
+
+def chosen_epochs(history: dict[str, list[float]], rule: str) -> list[int]:
+    """The epochs (from 1) whose predictions a fold contributes under ``rule``."""
+    import numpy as np
+
+    last = len(history["val_f1"])
+    if rule == "best_val_f1":  # the recipe's rule (the first of equal epochs)
+        return [int(np.argmax(history["val_f1"])) + 1]
+    if rule == "least_val_loss":
+        return [int(np.argmin(history["val_loss"])) + 1]
+    if rule == "last":
+        return [last]
+    return list(range(max(1, last - 2), last + 1))  # "mean_of_last_3"
+
+
+def epoch_rule_scores(trainer: Any, held_out: Any, epochs_dir: Path) -> dict[str, Any]:
+    """Held-out scores of the fold ensemble when each fold's weights are chosen by each rule
+    (predictions before smoothing averaged over folds, then smoothed and thresholded)."""
+    import csv
+
+    import keras
+    import numpy as np
+
+    import idckit.models  # noqa: F401 - registers idckit's layers for deserialisation
+    from idckit.training._inference import postprocess, predict_probability
+
+    run = Path(trainer.out_dir)
+    fold_dirs = sorted(run.glob("fold_*"), key=lambda d: int(d.name[5:]))
+    rules = ("best_val_f1", "least_val_loss", "last", "mean_of_last_3")
+    per_rule: dict[str, list[Any]] = {rule: [] for rule in rules}
+    for fold_dir in fold_dirs:
+        model = keras.saving.load_model(fold_dir / "model.keras", compile=False)
+        with open(fold_dir / "history.csv", newline="") as file:
+            rows = list(csv.DictReader(file))
+        history = {key: [float(row[key]) for row in rows] for key in ("val_f1", "val_loss")}
+        cache: dict[int, Any] = {}
+        for rule in rules:
+            epochs = chosen_epochs(history, rule)
+            for epoch in set(epochs) - cache.keys():
+                weights = epochs_dir / fold_dir.name / f"e{epoch}.weights.h5"
+                if not weights.is_file():
+                    raise SystemExit(
+                        f"--epoch-rules: no weights for epoch {epoch} of {fold_dir.name} "
+                        f"({weights}); the run must have been trained with --epoch-rules "
+                        "from its first epoch"
+                    )
+                model.load_weights(weights)
+                cache[epoch] = predict_probability(
+                    [model], held_out, trainer.batch_size, tta=trainer.tta,
+                    context=trainer.context,
+                )  # fmt: skip
+            per_rule[rule].append((epochs, np.mean([cache[e] for e in epochs], axis=0)))
+    scores: dict[str, Any] = {}
+    for rule, folds in per_rule.items():
+        prob = postprocess(np.mean([p for _, p in folds], axis=0), held_out, trainer.smoothing)
+        found = held_out_scores(held_out.labels, prob, trainer.threshold)
+        found["f1_pos_at_28pct"] = f1_at_prevalence(found["confusion_matrix"], DATA_SET_PREVALENCE)
+        scores[rule] = {"epochs": [e for e, _ in folds], **rounded(found)}
+    return scores
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_recipe_arguments(parser)
@@ -226,11 +308,17 @@ def main() -> None:
         help="also train one model on all training patients and score it with the fold models",
     )  # fmt: skip
     parser.add_argument(
+        "--epoch-rules", action="store_true",
+        help="keep every epoch's weights and score other rules for choosing each fold's epoch",
+    )  # fmt: skip
+    parser.add_argument(
         "--train-share", type=float, default=1.0,
         help="train on this random share of the train-list patients (default: all)",
     )  # fmt: skip
     args = parser.parse_args()
-    if args.baseline and (args.refit or variant_changes(args).keys() - {"epochs"}):
+    if args.baseline and (
+        args.refit or args.epoch_rules or variant_changes(args).keys() - {"epochs"}
+    ):
         parser.error(
             "--baseline trains one plain CNN: it takes --epochs, --seed and --train-share only"
         )
