@@ -23,8 +23,8 @@ def _convs_per_block(text: str) -> int | list[int]:
 
 def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--data``, ``--out``, ``--context``, ``--context-width``, ``--convs-per-block``,
-    ``--epochs``, ``--folds``, ``--class-weight``, ``--label-smoothing``, ``--learning-rate`` and
-    ``--seed``."""
+    ``--bn-momentum``, ``--epochs``, ``--folds``, ``--class-weight``, ``--label-smoothing``,
+    ``--learning-rate`` and ``--seed``."""
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="tree of patches")
     parser.add_argument("--out", type=Path, help="run directory (default: a temporary one)")
     parser.add_argument("--context", type=int, help="context radius (default: the recipe's)")
@@ -35,6 +35,9 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
         "--convs-per-block",
         type=_convs_per_block,
         help="convolutions per block, one for all or one per block: 1,1,2,2 (default: 1)",
+    )
+    parser.add_argument(
+        "--bn-momentum", type=float, help="momentum of the batch-norm statistics (default: 0.99)"
     )
     parser.add_argument("--epochs", type=int, help="epochs per fold (default: the recipe's)")
     parser.add_argument("--folds", type=int, help="folds (default: the recipe's)")
@@ -62,7 +65,7 @@ def variant_changes(args: argparse.Namespace) -> dict[str, Any]:
         changes["class_weight"] = None if args.class_weight == "none" else args.class_weight
     model_changes = {
         name: getattr(args, name)
-        for name in ("context_width", "convs_per_block")
+        for name in ("context_width", "convs_per_block", "bn_momentum")
         if getattr(args, name, None) is not None
     }
     if model_changes:

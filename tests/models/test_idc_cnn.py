@@ -73,6 +73,8 @@ def test_mixed_bfloat16_keeps_a_float32_output_and_restores_the_policy():
         ({"convs_per_block": (1, 2)}, r"Invalid `convs_per_block`.*4 positive ints"),
         ({"convs_per_block": 0}, r"Invalid `convs_per_block`"),
         ({"dropout": 1.0}, r"Invalid `dropout`.*\[0, 1\)"),
+        ({"bn_momentum": 1.0}, r"Invalid `bn_momentum`.*\[0, 1\)"),
+        ({"bn_momentum": -0.1}, r"Invalid `bn_momentum`"),
     ],
 )
 def test_invalid_arguments(kwargs, message):
@@ -124,3 +126,19 @@ def test_context_model_sees_the_centre_patch_at_full_resolution():
     )
     expected = mosaic.reshape(2, 50, 3, 50, 3, 3).mean(axis=(2, 4)) / 255.0
     np.testing.assert_allclose(keras.ops.convert_to_numpy(pooled(mosaic)), expected, atol=1e-5)
+
+
+def _bn_momenta(model):
+    return [
+        layer.momentum
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+
+
+def test_bn_momentum_reaches_every_batch_norm_layer_and_survives_saving(tmp_path):
+    model = build_idc_cnn(width=4, context=1, context_width=2, bn_momentum=0.9)
+    assert _bn_momenta(model) == [0.9] * 8  # four blocks in each of the two streams
+    model.save(tmp_path / "m.keras")
+    assert _bn_momenta(keras.saving.load_model(tmp_path / "m.keras")) == [0.9] * 8
+    assert set(_bn_momenta(build_idc_cnn(width=4))) == {0.99}  # Keras's default

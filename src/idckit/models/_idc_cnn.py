@@ -18,10 +18,10 @@ from idckit.models._preprocessing import ImagePreprocessing
 _OWNER = "build_idc_cnn"
 
 
-def _conv_bn_relu(x: Any, filters: int, name: str) -> Any:
+def _conv_bn_relu(x: Any, filters: int, name: str, bn_momentum: float) -> Any:
     """3x3 convolution (no bias), batch normalisation, ReLU."""
     x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
     return keras.layers.Activation("relu", name=f"{name}_relu")(x)
 
 
@@ -51,6 +51,7 @@ def build_idc_cnn(
     depth: int = 4,
     convs_per_block: int | Sequence[int] = 1,
     dropout: float = 0.3,
+    bn_momentum: float = 0.99,
     output: OutputActivation = "softmax",
     context: int = 0,
     context_width: int = 8,
@@ -89,6 +90,13 @@ def build_idc_cnn(
         Convolutions per block: one int for every block, or one int per block.
     dropout
         Dropout rate in [0, 1) before the output layer (0 disables it).
+    bn_momentum
+        Momentum in [0, 1) of the batch-norm layers' moving statistics, which the model uses
+        at prediction time: 0.99 (Keras's default) averages them over about the last 100
+        batches, 0.9 over about 10. When the weights change quickly relative to that window
+        (an epoch of fewer than a few hundred batches, a high learning rate), the statistics
+        lag behind the weights and the validation scores can jump from epoch to epoch; a
+        lower momentum follows the weights more closely (see the benchmarks page).
     output
         ``"softmax"`` (``num_classes`` units) or ``"sigmoid"`` (one unit, ``num_classes=2``).
     context
@@ -130,6 +138,7 @@ def build_idc_cnn(
             input_shape, "Use a smaller `depth`.",
         )  # fmt: skip
     check_fraction("dropout", _OWNER, dropout)
+    bn_momentum = check_fraction("bn_momentum", _OWNER, bn_momentum)
     context = check_context(context, _OWNER)
     context_width = check_positive_int("context_width", _OWNER, context_width, "a positive int")
     side = 2 * context + 1
@@ -139,23 +148,24 @@ def build_idc_cnn(
         if context:
             margin = (shape[0] * context, shape[1] * context)
             centre = keras.layers.Cropping2D(margin, name="centre_crop")(x)
-            features = _stream(centre, width, convs, "")
+            features = _stream(centre, width, convs, "", bn_momentum)
             surround = keras.layers.AveragePooling2D(side, name="context_pool")(x)
             x = keras.layers.Concatenate(name="features")(
-                [features, _stream(surround, context_width, convs, "context_")]
+                [features, _stream(surround, context_width, convs, "context_", bn_momentum)]
             )
         else:
-            x = _stream(x, width, convs, "")
+            x = _stream(x, width, convs, "", bn_momentum)
         if dropout > 0:
             x = keras.layers.Dropout(float(dropout), name="dropout")(x)
         outputs = output_layer(num_classes, output)(x)
         return keras.Model(inputs, outputs, name=name)
 
 
-def _stream(x: Any, width: int, convs: tuple[int, ...], prefix: str) -> Any:
+def _stream(x: Any, width: int, convs: tuple[int, ...], prefix: str, bn_momentum: float) -> Any:
     """VGG-style blocks (``width * 2**i`` filters), then global average pooling."""
     for block, n_convs in enumerate(convs):
         for conv in range(n_convs):
-            x = _conv_bn_relu(x, width * 2**block, f"{prefix}block{block + 1}_{conv + 1}")
+            name = f"{prefix}block{block + 1}_{conv + 1}"
+            x = _conv_bn_relu(x, width * 2**block, name, bn_momentum)
         x = keras.layers.MaxPooling2D(2, name=f"{prefix}block{block + 1}_pool")(x)
     return keras.layers.GlobalAveragePooling2D(name=f"{prefix}avg_pool")(x)
