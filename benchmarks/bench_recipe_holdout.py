@@ -197,7 +197,7 @@ def train_refit_model(trainer: Any, train: Any, seed: int) -> Any:
 def refit_scores(trainer: Any, train: Any, held_out: Any, seed: int) -> dict[str, Any]:
     """Held-out scores of a refit model alone and combined with the fold models, at the run's
     threshold and after its smoothing (as ``trainer.evaluate`` scores the fold models)."""
-    from idckit.training._inference import postprocess, predict_probability
+    from idckit.training._inference import predict_probability
 
     start = time.perf_counter()
     model = train_refit_model(trainer, train, seed)
@@ -217,11 +217,19 @@ def refit_scores(trainer: Any, train: Any, held_out: Any, seed: int) -> dict[str
     }
     scores: dict[str, Any] = {"minutes": round(minutes, 1)}
     for name, prob in combined.items():
-        smoothed = postprocess(prob, held_out, trainer.smoothing)
-        found = held_out_scores(held_out.labels, smoothed, trainer.threshold)
-        found["f1_pos_at_28pct"] = f1_at_prevalence(found["confusion_matrix"], DATA_SET_PREVALENCE)
-        scores[name] = rounded(found)
+        scores[name] = run_scores(trainer, held_out, prob)
     return scores
+
+
+def run_scores(trainer: Any, held_out: Any, prob: Any) -> dict[str, Any]:
+    """Held-out scores of P(IDC+) before smoothing, as ``trainer.evaluate`` scores a run: after
+    its smoothing and at its threshold; with F1(+) at the data set's prevalence, rounded."""
+    from idckit.training._inference import postprocess
+
+    smoothed = postprocess(prob, held_out, trainer.smoothing)
+    found = held_out_scores(held_out.labels, smoothed, trainer.threshold)
+    found["f1_pos_at_28pct"] = f1_at_prevalence(found["confusion_matrix"], DATA_SET_PREVALENCE)
+    return rounded(found)
 
 
 def epoch_savers(epochs_dir: Path) -> Any:
@@ -260,7 +268,7 @@ def epoch_rule_scores(trainer: Any, held_out: Any, epochs_dir: Path) -> dict[str
     import numpy as np
 
     import idckit.models  # noqa: F401 - registers idckit's layers for deserialisation
-    from idckit.training._inference import postprocess, predict_probability
+    from idckit.training._inference import predict_probability
 
     run = Path(trainer.out_dir)
     fold_dirs = sorted(run.glob("fold_*"), key=lambda d: int(d.name[5:]))
@@ -290,10 +298,8 @@ def epoch_rule_scores(trainer: Any, held_out: Any, epochs_dir: Path) -> dict[str
             per_rule[rule].append((epochs, np.mean([cache[e] for e in epochs], axis=0)))
     scores: dict[str, Any] = {}
     for rule, folds in per_rule.items():
-        prob = postprocess(np.mean([p for _, p in folds], axis=0), held_out, trainer.smoothing)
-        found = held_out_scores(held_out.labels, prob, trainer.threshold)
-        found["f1_pos_at_28pct"] = f1_at_prevalence(found["confusion_matrix"], DATA_SET_PREVALENCE)
-        scores[rule] = {"epochs": [e for e, _ in folds], **rounded(found)}
+        prob = np.mean([p for _, p in folds], axis=0)
+        scores[rule] = {"epochs": [e for e, _ in folds], **run_scores(trainer, held_out, prob)}
     return scores
 
 
