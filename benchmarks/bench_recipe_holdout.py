@@ -245,7 +245,7 @@ def epoch_savers(epochs_dir: Path) -> Any:
     return callbacks
 
 
-def chosen_epochs(history: dict[str, list[float]], rule: str) -> list[int]:
+def chosen_epochs(history: dict[str, Any], rule: str) -> list[int]:
     """The epochs (from 1) whose predictions a fold contributes under ``rule``."""
     import numpy as np
 
@@ -262,31 +262,28 @@ def chosen_epochs(history: dict[str, list[float]], rule: str) -> list[int]:
 def epoch_rule_scores(trainer: Any, held_out: Any, epochs_dir: Path) -> dict[str, Any]:
     """Held-out scores of the fold ensemble when each fold's weights are chosen by each rule
     (predictions before smoothing averaged over folds, then smoothed and thresholded)."""
-    import csv
-
     import keras
     import numpy as np
 
     import idckit.models  # noqa: F401 - registers idckit's layers for deserialisation
+    from idckit.reporting._curves import load_history
     from idckit.training._inference import predict_probability
+    from idckit.training._run_dir import RunDir
 
-    run = Path(trainer.out_dir)
-    fold_dirs = sorted(run.glob("fold_*"), key=lambda d: int(d.name[5:]))
+    run = RunDir(trainer.out_dir)
     rules = ("best_val_f1", "least_val_loss", "last", "mean_of_last_3")
     per_rule: dict[str, list[Any]] = {rule: [] for rule in rules}
-    for fold_dir in fold_dirs:
-        model = keras.saving.load_model(fold_dir / "model.keras", compile=False)
-        with open(fold_dir / "history.csv", newline="") as file:
-            rows = list(csv.DictReader(file))
-        history = {key: [float(row[key]) for row in rows] for key in ("val_f1", "val_loss")}
+    for fold in range(1, trainer.n_splits + 1):
+        model = keras.saving.load_model(run.model_path(fold), compile=False)
+        history = load_history(run.fold_dir(fold) / "history.csv")
         cache: dict[int, Any] = {}
         for rule in rules:
             epochs = chosen_epochs(history, rule)
             for epoch in set(epochs) - cache.keys():
-                weights = epochs_dir / fold_dir.name / f"e{epoch}.weights.h5"
+                weights = epochs_dir / f"fold_{fold}" / f"e{epoch}.weights.h5"
                 if not weights.is_file():
                     raise SystemExit(
-                        f"--epoch-rules: no weights for epoch {epoch} of {fold_dir.name} "
+                        f"--epoch-rules: no weights for epoch {epoch} of fold {fold} "
                         f"({weights}); the run must have been trained with --epoch-rules "
                         "from its first epoch"
                     )
