@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import _recipe_variant  # the benchmarks folder is on sys.path: conftest.py
+import _recipe_variant  # benchmarks/ is on sys.path: pytest's pythonpath in pyproject.toml
 import bench_recipe_holdout
 import combine_nested
 import numpy as np
