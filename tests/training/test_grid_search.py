@@ -64,3 +64,11 @@ def test_unknown_grid_keys_are_refused(tiny_dataset):
     trainer = KFoldTrainer(model_builder("benchmark"), n_splits=2, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"Invalid `param_grid`.*model__<builder argument>"):
         trainer.grid_search(tiny_dataset, {"learning_rate": [0.1]})
+
+
+@pytest.mark.slow
+def test_best_run_dir_is_the_first_ranked_run_and_str_is_the_table(searched):
+    result, out = searched
+    assert result.best_run_dir == out / result.rows[0]["run_dir"].split("/")[-1]
+    assert (result.best_run_dir / "report.json").is_file()
+    assert str(result) == result.to_table()

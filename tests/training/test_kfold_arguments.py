@@ -78,3 +78,8 @@ def test_the_cpu_recipe_settings_are_recorded_in_the_config(tiny_dataset):
     assert config["smoothing"] == {"alpha": 0.7, "radius": 1, "step": 50}
     assert config["model"]["name"] == "idc_cnn" and config["tta"] is False
     assert config["context"] == 1 and config["model"]["kwargs"]["context"] == 1
+
+
+def test_a_model_builder_that_is_not_callable_is_refused():
+    with pytest.raises(ValueError, match=r"Invalid `build_model`.*a callable returning a model"):
+        KFoldTrainer("benchmark")

@@ -315,3 +315,29 @@ def test_a_compiled_model_is_used_as_it_is(tiny_dataset, tmp_path):
     trainer = KFoldTrainer(compiled, n_splits=2, epochs=1, out_dir=tmp_path, verbose=0)
     with pytest.raises(KeyError, match=r"'val_f1'.*StreamingF1\(name='f1'\)"):
         trainer.fit(tiny_dataset)
+
+
+@pytest.mark.parametrize(
+    ("class_weight", "passed"), [({0: 1.0, 1: 3}, {0: 1.0, 1: 3.0}), (None, None)]
+)
+def test_a_dict_or_no_class_weight_reaches_every_folds_fit_as_given(
+    class_weight, passed, tiny_dataset, tmp_path, monkeypatch
+):
+    import keras
+
+    seen = []
+    original_fit = keras.Model.fit
+
+    def spy_fit(self, *args, **kwargs):
+        seen.append(kwargs.get("class_weight"))
+        return original_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", spy_fit)
+    trainer = KFoldTrainer(
+        model_builder("benchmark", filters=2), n_splits=2, epochs=1, batch_size=32,
+        class_weight=class_weight, out_dir=tmp_path / "run", verbose=0,
+    )  # fmt: skip
+    trainer.fit(tiny_dataset)
+    assert seen == [passed, passed]
+    stored = json.loads((tmp_path / "run" / "config.json").read_text())["class_weight"]
+    assert stored == (None if class_weight is None else {"0": 1.0, "1": 3})
