@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import _recipe_variant  # benchmarks/ is on sys.path: pytest's pythonpath in pyproject.toml
 import bench_recipe_holdout
+import bench_recipe_nested
 import combine_nested
 import numpy as np
 import pytest
@@ -110,9 +112,19 @@ def test_one_convs_per_block_count_means_every_block():
     assert _variant("--convs-per-block", "2")["model_kwargs"]["convs_per_block"] == 2
 
 
-def _write_nested_csv(path, rows, columns=("patient", "x", "y", "label", "group", "prob_recipe")):
-    lines = [",".join(columns)] + [",".join(str(v) for v in row) for row in rows]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+class _Patches(types.SimpleNamespace):
+    """The part of a data set that ``write_predictions`` reads."""
+
+    def __len__(self) -> int:
+        return len(self.patients)
+
+
+def _write_nested_csv(path, rows):
+    """Write ``(patient, x, y, label, group, prob_recipe)`` rows with the nested benchmark's own
+    writer, so that the reader is tested on the files it reads."""
+    patient, x, y, label, group, prob = (list(column) for column in zip(*rows, strict=True))
+    patches = _Patches(patients=patient, x=x, y=y, labels=label)
+    bench_recipe_nested.write_predictions(path, patches, group, {"recipe": prob})
 
 
 def test_nested_predictions_are_read_in_one_order_whatever_the_files_order(tmp_path):
