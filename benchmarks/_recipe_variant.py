@@ -21,10 +21,24 @@ def _convs_per_block(text: str) -> int | list[int]:
     return counts[0] if len(counts) == 1 else counts
 
 
+def _colour_jitter(text: str) -> dict[str, float]:
+    """``"hed=0.05,brightness=10"`` -> ``{"hed": 0.05, "brightness": 10.0}``."""
+    allowed = ("hed", "brightness", "contrast", "saturation")
+    strengths = {}
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        if name.strip() not in allowed or not value:
+            raise argparse.ArgumentTypeError(
+                f"expected NAME=STRENGTH pairs with NAME in {', '.join(allowed)}, got {item!r}"
+            )
+        strengths[name.strip()] = float(value)
+    return strengths
+
+
 def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--data``, ``--out``, ``--context``, ``--context-width``, ``--convs-per-block``,
     ``--bn-momentum``, ``--epochs``, ``--folds``, ``--class-weight``, ``--label-smoothing``,
-    ``--learning-rate`` and ``--seed``."""
+    ``--learning-rate``, ``--colour-jitter`` and ``--seed``."""
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="tree of patches")
     parser.add_argument("--out", type=Path, help="run directory (default: a temporary one)")
     parser.add_argument("--context", type=int, help="context radius (default: the recipe's)")
@@ -50,6 +64,11 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--learning-rate", type=float,
         help="the optimizer's peak learning rate (default: the recipe's, 2e-3)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--colour-jitter", type=_colour_jitter, metavar="NAME=STRENGTH,...",
+        help="colour jitter on top of the recipe's flips/rotations (idckit.data.Augmentation "
+        "fields hed, brightness, contrast, saturation), e.g. hed=0.05,brightness=10",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
 
@@ -79,4 +98,6 @@ def variant_changes(args: argparse.Namespace) -> dict[str, Any]:
         changes["optimizer"] = {
             **optimizer, "config": {**optimizer["config"], "learning_rate": args.learning_rate}
         }  # fmt: skip
+    if getattr(args, "colour_jitter", None) is not None:
+        changes["augment"] = {"dihedral": True, **args.colour_jitter}  # JSON-ready
     return changes

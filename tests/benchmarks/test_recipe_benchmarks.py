@@ -9,6 +9,7 @@ F1(+) conversion to another prevalence, the epoch rules, the options that make a
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import types
@@ -24,6 +25,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import f1_score, roc_auc_score
 
+from idckit.data import Augmentation
 from idckit.training import get_recipe
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -92,6 +94,7 @@ def test_every_variant_option_reaches_a_valid_recipe():
         "--context", "2", "--epochs", "5", "--folds", "4", "--class-weight", "none",
         "--label-smoothing", "0.2", "--context-width", "12", "--convs-per-block", "1,1,2,2",
         "--bn-momentum", "0.9", "--learning-rate", "4e-3",
+        "--colour-jitter", "hed=0.05,brightness=10,contrast=0.1,saturation=0.2",
     )  # fmt: skip
     cpu = get_recipe("cpu")
     recipe = cpu.replace(**changes)
@@ -106,6 +109,17 @@ def test_every_variant_option_reaches_a_valid_recipe():
     assert config["learning_rate"] == 4e-3
     assert config["weight_decay"] == cpu.optimizer["config"]["weight_decay"]  # kept
     assert cpu.optimizer["config"]["learning_rate"] == 2e-3  # the recipe itself is untouched
+    assert Augmentation.coerce(recipe.trainer_kwargs()["augment"]) == Augmentation(
+        dihedral=True, hed=0.05, brightness=10, contrast=0.1, saturation=0.2
+    )
+    json.dumps(changes)  # the nested benchmark prints them
+
+
+def test_colour_jitter_names_only_augmentation_strengths():
+    with pytest.raises(SystemExit):
+        _variant("--colour-jitter", "hue=0.1")
+    with pytest.raises(SystemExit):
+        _variant("--colour-jitter", "hed")
 
 
 def test_one_convs_per_block_count_means_every_block():
