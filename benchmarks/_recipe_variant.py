@@ -23,15 +23,20 @@ def _convs_per_block(text: str) -> int | list[int]:
 
 def _colour_jitter(text: str) -> dict[str, float]:
     """``"hed=0.05,brightness=10"`` -> ``{"hed": 0.05, "brightness": 10.0}``."""
-    allowed = ("hed", "brightness", "contrast", "saturation")
+    import dataclasses
+
+    from idckit.data import Augmentation  # NumPy only: --help stays free of TensorFlow
+
+    allowed = [f.name for f in dataclasses.fields(Augmentation) if f.name != "dihedral"]
     strengths = {}
     for item in text.split(","):
         name, _, value = item.partition("=")
-        if name.strip() not in allowed or not value:
+        name = name.strip()
+        if name not in allowed or not value:
             raise argparse.ArgumentTypeError(
                 f"expected NAME=STRENGTH pairs with NAME in {', '.join(allowed)}, got {item!r}"
             )
-        strengths[name.strip()] = float(value)
+        strengths[name] = float(value)
     return strengths
 
 
