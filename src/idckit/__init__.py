@@ -54,6 +54,8 @@ _EXPORTS: dict[str, str] = {
     "KFoldTrainer": "idckit.training",
     "Predictions": "idckit.training",
     "Recipe": "idckit.training",
+    "Run": "idckit.training",
+    "TrainingConfig": "idckit.training",
     "get_recipe": "idckit.training",
 }
 

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     with one_line_errors():
         from idckit.data import IDCPatchDataset
-        from idckit.training import KFoldTrainer, model_builder
+        from idckit.training import KFoldTrainer, TrainingConfig, model_builder
 
         dataset = IDCPatchDataset.from_directory(_data(out, args.seed), cache_dir=out / "cache")
         train, test = dataset.train_test_split(0.25, seed=args.seed)
@@ -58,20 +58,21 @@ def run(args: argparse.Namespace) -> int:
             f"patients: {len(train.patient_ids)} for cross-validation ({len(train)} patches), "
             f"{len(test.patient_ids)} held out ({len(test)} patches)"
         )
+        config = TrainingConfig(
+            n_splits=args.folds, epochs=args.epochs, batch_size=64, seed=args.seed
+        )
         trainer = KFoldTrainer(
             model_builder("benchmark"),
-            n_splits=args.folds,
-            epochs=args.epochs,
-            batch_size=64,
-            optimizer={"class_name": "Adam", "config": {"learning_rate": 1e-3}},
-            seed=args.seed,
+            config,
             out_dir=out / "run",
             resume=True,
             model_config={"name": "benchmark", "kwargs": {}},
         )
         trainer.fit(train)
-        report = trainer.evaluate(test, out_dir=out / "evaluation")
-    print(f"\nheld-out patients, fold ensemble at threshold {trainer.threshold:.4f}:\n{report}")
+        report = trainer.run_.evaluate(test, out_dir=out / "evaluation")
+    print(
+        f"\nheld-out patients, fold ensemble at threshold {trainer.run_.threshold:.4f}:\n{report}"
+    )
     print(f"\nrun (models, splits, per-fold learning curves, summary): {out / 'run'}")
     print(f"held-out report, confusion matrix, ROC/PR curves, patient maps: {out / 'evaluation'}")
     return 0

@@ -44,12 +44,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Print the classification report (or its JSON summary)."""
     with one_line_errors():
-        trainer, dataset = load_run(args)
-        report = trainer.evaluate(dataset, out_dir=args.out)
-    from idckit.training._inference import flat_metrics
-
+        run, dataset = load_run(args)
+        report = run.evaluate(dataset, out_dir=args.out)
     summary = {
-        **flat_metrics(report),
+        **report.summary(),
         "n_patches": len(dataset),
         "n_patients": len(dataset.patient_ids),
     }
@@ -59,14 +57,14 @@ def run(args: argparse.Namespace) -> int:
     print(report)
     how = (
         "chosen on the run's out-of-fold predictions"
-        if isinstance(trainer.threshold_objective, str)
+        if isinstance(run.config.threshold_objective, str)
         else "fixed by the run's settings"
     )
     print(
         f"threshold {summary['threshold']:.4f} ({how}); "
         f"{summary['n_patches']} patches from {summary['n_patients']} patients"
     )
-    print(f"post-processing (as the run was trained): {postprocessing_line(trainer)}")
+    print(f"post-processing (as the run was trained): {postprocessing_line(run.config)}")
     if args.out:
         print(f"report, predictions and plots written to {args.out}")
     return 0

@@ -87,19 +87,19 @@ def run(args: argparse.Namespace) -> int:
     with one_line_errors():
         from idckit.explain import occlusion_map, plot_occlusion
 
-        trainer, dataset = load_run(args)
+        run, dataset = load_run(args)
         if args.patient is not None:
             dataset = dataset.subset(args.patient)
-        predictions = trainer.predict(dataset)
-        groups = pick(predictions.prob_idc, predictions.labels, trainer.threshold)
+        predictions = run.predictions(dataset)
+        groups = pick(predictions.prob_idc, predictions.labels, run.threshold)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         for name, found in groups.items():
             rows = found[: args.per_group]
-            images = dataset.load_images(rows, context=trainer.context)
+            images = dataset.load_images(rows, context=run.config.context)
             maps = occlusion_map(
-                trainer.fold_models(), images, window=args.window, stride=args.stride,
-                scale=args.scale, batch_size=trainer.batch_size,
+                run.fold_models(), images, window=args.window, stride=args.stride,
+                scale=args.scale, batch_size=run.config.batch_size,
             )  # fmt: skip
             titles = [
                 f"{dataset.patients[i]} x{dataset.x[i]} y{dataset.y[i]}\n"
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
                 for i in rows
             ]
             figure = plot_occlusion(
-                images, maps, titles=titles, context=trainer.context, scale=args.scale
+                images, maps, titles=titles, context=run.config.context, scale=args.scale
             )
             path = out / f"occlusion_{name}.png"
             figure.savefig(path, dpi=100, bbox_inches="tight")
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     if not groups:
         print("no patches to explain")
     print(
-        f"threshold {trainer.threshold:.4f}; P(IDC+) in the titles as the run predicts it "
+        f"threshold {run.threshold:.4f}; P(IDC+) in the titles as the run predicts it "
         "(with its TTA and smoothing), maps of the fold models' mean P(IDC+) without them, "
         f"in {'log-odds' if args.scale == 'logit' else 'probability'}"
     )

@@ -25,12 +25,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Write the predictions CSV and say where it is."""
     with one_line_errors():
-        trainer, dataset = load_run(args)
-        predictions = trainer.predict(dataset)
+        run, dataset = load_run(args)
+        predictions = run.predictions(dataset)
         path = predictions.to_csv(args.out)
-    n_positive = int(predictions.predicted_labels(trainer.threshold).sum())
+    n_positive = int(predictions.predicted_labels(run.threshold).sum())
     print(
         f"wrote {len(predictions)} predictions ({len(set(predictions.patients))} patients) to "
-        f"{path}; {n_positive} at or above the run's threshold {trainer.threshold:.4f}"
+        f"{path}; {n_positive} at or above the run's threshold {run.threshold:.4f}"
     )
     return 0

@@ -43,24 +43,24 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_run(args: argparse.Namespace) -> tuple[Any, Any]:
-    """Reload the finished run (a ``KFoldTrainer``) and index the patches that ``args`` name."""
-    from idckit.training import KFoldTrainer
+    """Load the finished run (an ``idckit.Run``) and index the patches that ``args`` name."""
+    from idckit.training import Run
 
-    trainer = KFoldTrainer.from_run_dir(args.run_dir, batch_size=args.batch_size)
-    return trainer, load_dataset(args.data_dir, args.cache_dir)
+    run = Run.load(args.run_dir, batch_size=args.batch_size)
+    return run, load_dataset(args.data_dir, args.cache_dir)
 
 
-def postprocessing_line(trainer: Any) -> str:
-    """Describe a trainer's test-time augmentation and spatial smoothing in a few words.
+def postprocessing_line(config: Any) -> str:
+    """Describe a config's test-time augmentation and spatial smoothing in a few words.
 
     Examples
     --------
-    >>> from types import SimpleNamespace
-    >>> postprocessing_line(SimpleNamespace(tta=True, smoothing=None))
+    >>> from idckit.training import TrainingConfig
+    >>> postprocessing_line(TrainingConfig(tta=True))
     'TTA (8 dihedral transforms), no spatial smoothing'
     """
-    tta = "TTA (8 dihedral transforms)" if trainer.tta else "no TTA"
-    smoothing = trainer.smoothing
+    tta = "TTA (8 dihedral transforms)" if config.tta else "no TTA"
+    smoothing = config.smoothing
     if smoothing is None:
         return f"{tta}, no spatial smoothing"
     return f"{tta}, spatial smoothing alpha {smoothing.alpha:g} radius {smoothing.radius}"

@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
+import typing
 from pathlib import Path
 from typing import Any
 
 from idckit.cli._main import CLIError
 from idckit.cli._runs import load_dataset, one_line_errors
-from idckit.data._context import MAX_CONTEXT
-from idckit.inference._spatial import SpatialSmoothing
-from idckit.training._recipes import LR_SCHEDULES, MODEL_NAMES, RECIPES, Recipe, get_recipe
+from idckit.training import RECIPES, Recipe, TrainingConfig, get_recipe
 
+#: Model names the command line offers (any ``keras.applications`` name also works in Python).
+MODEL_NAMES = ("benchmark", "idc_cnn", "vgg16", "vgg19", "mobilenet", "nasnet")
 _NOT_TRANSFER = ("benchmark", "idc_cnn")
+#: Flags that set a TrainingConfig setting of the same meaning: flag dest -> setting.
+_SETTING_FLAGS = {
+    "folds": "n_splits",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "lr_schedule": "lr_schedule",
+    "tta": "tta",
+    "context": "context",
+    "label_smoothing": "label_smoothing",
+    "seed": "seed",
+}
+
+
+def _choices(setting: str) -> tuple[str, ...]:
+    """Return the values a ``Literal`` setting of :class:`TrainingConfig` takes (``--help``)."""
+    hint = typing.get_type_hints(TrainingConfig)[setting]
+    return tuple(str(v) for v in typing.get_args(hint))
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``train`` sub-parser."""
-    recipes = "; ".join(f"{r.name}: {r.description}" for r in RECIPES.values())
+    recipes = " ".join(f"{r.name}: {r.description}" for r in RECIPES.values())
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "train",
         help="cross-validate a model by patient (resumable) and choose its threshold",
@@ -43,7 +60,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--lr-schedule",
-        choices=LR_SCHEDULES,
+        choices=_choices("lr_schedule"),
         help="constant rate, cosine decay to 0 over each fold, or cosine decay after a short "
         "linear warm-up (default: the recipe's)",
     )
@@ -93,7 +110,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="train towards 1 - E/2 and E/2 instead of 1 and 0, E in [0, 1); 0 turns it off "
         "(default: the recipe's)",
     )
-    parser.add_argument("--seed", type=int, default=0, metavar="S", help="default: 0")
+    parser.add_argument("--seed", type=int, metavar="S", help="default: the recipe's (0)")
     parser.add_argument("--resume", action="store_true", help="continue a killed run")
     parser.add_argument("--test-data", metavar="DIR", help="held-out patients to evaluate on")
     parser.add_argument("--cache-dir", metavar="DIR", help="decode cache location")
@@ -110,100 +127,69 @@ def _weights(value: str) -> str | None:
     return value
 
 
-def _smoothing(args: argparse.Namespace, recipe: Recipe) -> SpatialSmoothing | None:
-    """Return the recipe's smoothing with ``--smooth``/``--smooth-radius`` applied."""
-    current, alpha, radius = recipe.smoothing, args.smooth, args.smooth_radius
-    if alpha is not None and not 0 <= alpha <= 1:
-        raise CLIError(f"--smooth must be in [0, 1] (0: off); got {alpha}")
-    if radius is not None and radius < 1:
-        raise CLIError(f"--smooth-radius must be >= 1; got {radius}")
-    if alpha == 0:
-        return None
+def _smoothing(args: argparse.Namespace, config: TrainingConfig) -> dict[str, Any]:
+    """Return the ``smoothing`` change that ``--smooth``/``--smooth-radius`` ask for, if any."""
+    alpha, radius = args.smooth, args.smooth_radius
     if alpha is None and radius is None:
-        return current
-    if alpha is None and current is None:
+        return {}
+    if alpha == 0:
+        return {"smoothing": None}
+    if alpha is None and config.smoothing is None:
         raise CLIError("--smooth-radius needs --smooth ALPHA (the recipe does not smooth)")
-    base = current or SpatialSmoothing()
-    return dataclasses.replace(
-        base,
-        alpha=base.alpha if alpha is None else alpha,
-        radius=base.radius if radius is None else radius,
-    )
+    current = config.smoothing.to_dict() if config.smoothing is not None else {}
+    given = {"alpha": alpha, "radius": radius}
+    return {"smoothing": {**current, **{k: v for k, v in given.items() if v is not None}}}
 
 
-def _optimisation(args: argparse.Namespace, recipe: Recipe) -> dict[str, Any]:
-    """Return the recipe fields that the optimisation flags (``--learning-rate`` ...) set."""
+def _model_changes(args: argparse.Namespace, recipe: Recipe) -> dict[str, Any]:
+    """Return the recipe changes of ``--model`` and ``--weights``.
+
+    A ``--model`` other than the recipe's drops the recipe's model arguments and context.
+    """
     changes: dict[str, Any] = {}
-    if args.learning_rate is not None:
-        if not args.learning_rate > 0:
-            raise CLIError(f"--learning-rate must be > 0; got {args.learning_rate}")
-        config = {**recipe.optimizer.get("config", {}), "learning_rate": args.learning_rate}
-        changes["optimizer"] = {**recipe.optimizer, "config": config}
-    if args.lr_schedule is not None:
-        changes["lr_schedule"] = args.lr_schedule
-    if args.class_weight is not None:
-        changes["class_weight"] = None if args.class_weight == "none" else args.class_weight
+    model, kwargs = recipe.model, dict(recipe.model_kwargs)
+    if args.model is not None and args.model != recipe.model:
+        model, kwargs = args.model, {}
+        changes.update(model=model, model_kwargs=kwargs, context=0)
+    if args.weights is not None:
+        if model in _NOT_TRANSFER:
+            raise CLIError(f"--weights applies to transfer backbones, not to --model {model}")
+        changes["model_kwargs"] = {**kwargs, "weights": _weights(args.weights)}
     return changes
 
 
 def recipe_from_args(args: argparse.Namespace) -> Recipe:
     """Return the recipe named by ``--recipe`` with the explicit flags applied over it.
 
-    A ``--model`` other than the recipe's drops the recipe's model arguments.
+    The flags only say what changes; :class:`~idckit.training.TrainingConfig` and
+    :class:`~idckit.training.Recipe` check the values (their errors become one line).
     """
     recipe = get_recipe(args.recipe)
-    changes: dict[str, Any] = {}
-    model, kwargs, context = recipe.model, dict(recipe.model_kwargs), recipe.context
-    if args.model is not None and args.model != recipe.model:
-        model, kwargs, context = args.model, {}, 0
-    if args.context is not None:
-        if not 0 <= args.context <= MAX_CONTEXT or (args.context and model != "idc_cnn"):
-            raise CLIError(
-                f"--context must be 0 to {MAX_CONTEXT}, and 0 unless --model idc_cnn; "
-                f"got {args.context}"
-            )
-        context = args.context
-    if args.weights is not None:
-        if model in _NOT_TRANSFER:
-            raise CLIError(f"--weights applies to transfer backbones, not to --model {model}")
-        kwargs["weights"] = _weights(args.weights)
-    changes.update(
-        model=model, model_kwargs=kwargs, context=context, smoothing=_smoothing(args, recipe)
-    )
-    if args.tta is not None:
-        changes["tta"] = args.tta
-    changes.update(_optimisation(args, recipe))
-    if args.label_smoothing is not None:
-        if not 0 <= args.label_smoothing < 1:
-            raise CLIError(
-                f"--label-smoothing must be in [0, 1) (0: off); got {args.label_smoothing}"
-            )
-        changes["label_smoothing"] = args.label_smoothing
-    for flag, field in (("folds", "n_splits"), ("epochs", "epochs"), ("batch_size", "batch_size")):
-        value = getattr(args, flag)
-        if value is not None:
-            if value < (2 if flag == "folds" else 1):
-                minimum = 2 if flag == "folds" else 1
-                raise CLIError(f"--{flag.replace('_', '-')} must be >= {minimum}; got {value}")
-            changes[field] = value
+    changes = _model_changes(args, recipe)
+    for flag, setting in _SETTING_FLAGS.items():
+        if getattr(args, flag) is not None:
+            changes[setting] = getattr(args, flag)
+    if args.class_weight is not None:
+        changes["class_weight"] = None if args.class_weight == "none" else args.class_weight
+    changes.update(_smoothing(args, recipe.config))
+    if args.learning_rate is not None:
+        changes["optimizer"] = recipe.config.with_learning_rate(args.learning_rate).optimizer
     return recipe.replace(**changes)
 
 
 def run(args: argparse.Namespace) -> int:
     """Train, print the fold table and threshold, evaluate ``--test-data`` if given."""
-    recipe = recipe_from_args(args)
     with one_line_errors():
+        recipe = recipe_from_args(args)
         from idckit.training import KFoldTrainer
 
         dataset = load_dataset(args.data_dir, args.cache_dir)
-        trainer = KFoldTrainer.from_recipe(
-            recipe, seed=args.seed, out_dir=args.out, resume=args.resume
-        )
+        trainer = KFoldTrainer.from_recipe(recipe, out_dir=args.out, resume=args.resume)
         trainer.fit(dataset)
         if args.test_data:
             test = load_dataset(args.test_data, args.cache_dir)
             out = Path(args.out) / "test"
-            report = trainer.evaluate(test, out_dir=out)
+            report = trainer.run_.evaluate(test, out_dir=out)
             print(f"\nheld-out patients ({len(test.patient_ids)}, {len(test)} patches):")
             print(report)
             print(f"test report and plots: {out}")

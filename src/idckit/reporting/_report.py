@@ -11,7 +11,12 @@ import numpy as np
 import numpy.typing as npt
 
 from idckit._errors import invalid_argument
-from idckit.metrics._confusion import confusion_counts, counts_from_confusion, per_class_score
+from idckit.metrics import (
+    confusion_counts,
+    f1_from_confusion,
+    precision_from_confusion,
+    recall_from_confusion,
+)
 from idckit.reporting._inputs import (
     binary_labels,
     check_probability,
@@ -166,8 +171,12 @@ class ClassificationReport:
     # -- numbers, all from the confusion matrix ------------------------------------------------
 
     def _per_class(self, score: Literal["precision", "recall", "f1"]) -> npt.NDArray[np.float64]:
-        tp, fp, fn = counts_from_confusion(self.confusion_matrix.astype(np.float64))
-        return np.asarray(per_class_score(score, tp, fp, fn), dtype=np.float64)
+        per_class = {
+            "precision": precision_from_confusion,
+            "recall": recall_from_confusion,
+            "f1": f1_from_confusion,
+        }[score]
+        return np.asarray(per_class(self.confusion_matrix, average=None), dtype=np.float64)
 
     @property
     def precision(self) -> npt.NDArray[np.float64]:
@@ -261,6 +270,35 @@ class ClassificationReport:
             "specificity": self.specificity,
             "confusion_matrix": self.confusion_matrix.tolist(),
             "threshold": self.threshold,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Return the headline scores as a flat dict (what ``idckit evaluate --json`` prints).
+
+        Keys: ``f1_pos``, ``f1_macro``, ``f1_weighted``, ``precision_pos``, ``recall_pos``,
+        ``accuracy``, ``balanced_accuracy``, ``roc_auc`` (NaN without scores),
+        ``confusion_matrix`` (``[[tn, fp], [fn, tp]]``) and ``threshold``.
+
+        Examples
+        --------
+        >>> r = ClassificationReport.from_predictions([0, 1, 1], [0.2, 0.9, 0.3], threshold=0.5)
+        >>> r.summary()["recall_pos"], r.summary()["confusion_matrix"]
+        (0.5, [[1, 0], [1, 1]])
+        """
+        data = self.to_dict()
+        positive = data[self.target_names[1]]
+        roc_auc, threshold = data["roc_auc"], data["threshold"]
+        return {
+            "f1_pos": float(positive["f1-score"]),
+            "f1_macro": float(data["macro avg"]["f1-score"]),
+            "f1_weighted": float(data["weighted avg"]["f1-score"]),
+            "precision_pos": float(positive["precision"]),
+            "recall_pos": float(positive["recall"]),
+            "accuracy": float(data["accuracy"]),
+            "balanced_accuracy": float(data["balanced_accuracy"]),
+            "roc_auc": float("nan") if roc_auc is None else float(roc_auc),
+            "confusion_matrix": np.asarray(data["confusion_matrix"]).astype(int).tolist(),
+            "threshold": None if threshold is None else float(threshold),
         }
 
     @classmethod

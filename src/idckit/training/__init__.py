@@ -1,19 +1,21 @@
-"""Patient-grouped K-fold training that survives crashes, recipes and grid search.
+"""Patient-grouped K-fold training that survives crashes, finished runs, recipes, grid search.
 
-:class:`KFoldTrainer` splits patients (never patches) into stratified folds, trains a fresh
-model per fold, keeps each fold's best epoch by validation F1(+), chooses the decision
-threshold on the out-of-fold predictions and evaluates the fold models as an ensemble. Its run
-directory makes it resumable: every file is written atomically, finished folds are never
-retrained and an unfinished fold continues from its last epoch checkpoint.
+:class:`TrainingConfig` holds every training setting. :class:`KFoldTrainer` splits patients
+(never patches) into stratified folds, trains a fresh model per fold, keeps each fold's best
+epoch by validation F1(+) and chooses the decision threshold on the out-of-fold predictions.
+Its run directory makes it resumable: every file is written atomically, finished folds are
+never retrained and an unfinished fold continues from its last epoch checkpoint. A finished
+run is a :class:`Run`: its fold models predict and evaluate as an ensemble. A
+:class:`Recipe` is a named model plus a :class:`TrainingConfig`.
 
 Scaling out uses the backends' own tools. On TensorFlow pass a ``tf.distribute`` strategy
-(``KFoldTrainer(..., strategy=tf.distribute.MirroredStrategy())``): each fold's model is built,
-compiled and loaded inside ``strategy.scope()`` and ``batch_size`` is the global batch. On JAX,
-call ``keras.distribution.set_distribution(keras.distribution.DataParallel())`` before
-training and leave ``strategy=None``.
+(``KFoldTrainer(build, config, strategy=tf.distribute.MirroredStrategy())``): each fold's
+model is built, compiled and loaded inside ``strategy.scope()`` and ``batch_size`` is the
+global batch. On JAX, call ``keras.distribution.set_distribution(keras.distribution.
+DataParallel())`` before training and leave ``strategy=None``.
 
-Names are imported lazily (PEP 562): :data:`RECIPES` and :class:`Recipe` import no
-deep-learning framework; :class:`KFoldTrainer` imports Keras.
+Names are imported lazily (PEP 562): :class:`TrainingConfig`, :data:`RECIPES` and
+:class:`Recipe` import no deep-learning framework; :class:`KFoldTrainer` imports Keras.
 
 Examples
 --------
@@ -36,6 +38,8 @@ _EXPORTS = {
     "Predictions": "idckit.training._predictions",
     "RECIPES": "idckit.training._recipes",
     "Recipe": "idckit.training._recipes",
+    "Run": "idckit.training._run",
+    "TrainingConfig": "idckit.training._config",
     "get_recipe": "idckit.training._recipes",
     "grid_search": "idckit.training._grid",
     "model_builder": "idckit.training._recipes",

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from idckit._errors import invalid_argument
-from idckit.inference._spatial import SpatialSmoothing
 from idckit.training._atomic import atomic_save, atomic_write_json
 from idckit.training._callbacks import (
     FoldCheckpoint,
@@ -19,17 +18,16 @@ from idckit.training._callbacks import (
     remove_stale_files,
     write_history_csv,
 )
+from idckit.training._config import TrainingConfig
 from idckit.training._distribute import strategy_scope
 from idckit.training._inference import (
     dataset_predictions,
-    flat_metrics,
     postprocess,
     predict_probability,
     report_for,
 )
 from idckit.training._metrics import (
     WARMUP_FRACTION,
-    OptimizerSpec,
     compile_model,
     make_optimizer,
     with_cosine_decay,
@@ -40,53 +38,43 @@ CallbackSpec = Sequence[Any] | Callable[[int], Sequence[Any]] | None
 
 
 @dataclass(frozen=True)
-class FitSettings:
-    """The settings every fold trains with (built by :class:`KFoldTrainer`)."""
+class FoldSetup:
+    """What every fold trains with: the builder, the config (whole) and how to run and report."""
 
     build_model: Callable[[], Any]
-    epochs: int
-    batch_size: int
-    optimizer: OptimizerSpec
-    lr_schedule: str
-    class_weight: str | Mapping[int, float] | None
-    augment: Any
-    callbacks: CallbackSpec
-    patience: int | None
-    seed: int
-    strategy: Any
-    verbose: int
-    stream: TextIO | None
-    tta: bool = False
-    smoothing: SpatialSmoothing | None = None
-    context: int = 0
-    label_smoothing: float = 0.0
+    config: TrainingConfig
+    callbacks: CallbackSpec = None
+    strategy: Any = None
+    verbose: int = 0
+    stream: TextIO | None = None
 
 
-def _class_weight(settings: FitSettings, train: Any) -> dict[int, float] | None:
-    if settings.class_weight is None:
+def _class_weight(config: TrainingConfig, train: Any) -> dict[int, float] | None:
+    if config.class_weight is None:
         return None
-    if settings.class_weight == "balanced":
+    if config.class_weight == "balanced":
         return {int(k): float(v) for k, v in train.class_weights("balanced").items()}
-    return {int(k): float(v) for k, v in dict(settings.class_weight).items()}  # type: ignore[arg-type]
+    return dict(config.class_weight)
 
 
-def _new_model(settings: FitSettings, steps_per_epoch: int) -> Any:
-    model = settings.build_model()
+def _new_model(setup: FoldSetup, steps_per_epoch: int) -> Any:
+    config = setup.config
+    model = setup.build_model()
     if getattr(model, "compiled", False):
-        if settings.label_smoothing:
+        if config.label_smoothing:
             raise invalid_argument(
                 "label_smoothing", "KFoldTrainer", "0 when build_model returns a compiled model",
-                settings.label_smoothing,
+                config.label_smoothing,
                 "idckit only sets the loss of models it compiles: return the model uncompiled, "
                 "or compile it with loss_for_model(model, label_smoothing=...) yourself.",
             )  # fmt: skip
         return model
-    optimizer = make_optimizer(settings.optimizer)
-    if settings.lr_schedule in ("cosine", "warmup_cosine"):
-        warmup = WARMUP_FRACTION if settings.lr_schedule == "warmup_cosine" else 0.0
-        total_steps = settings.epochs * steps_per_epoch
+    optimizer = make_optimizer(config.optimizer)
+    if config.lr_schedule in ("cosine", "warmup_cosine"):
+        warmup = WARMUP_FRACTION if config.lr_schedule == "warmup_cosine" else 0.0
+        total_steps = config.epochs * steps_per_epoch
         optimizer = with_cosine_decay(optimizer, total_steps, warmup=warmup)
-    compile_model(model, optimizer, settings.label_smoothing)
+    compile_model(model, optimizer, config.label_smoothing)
     return model
 
 
@@ -125,34 +113,32 @@ def _load_checkpoint(path: Path) -> Any:
     return keras.saving.load_model(path, custom_objects={"StreamingF1": StreamingF1})
 
 
-def _user_callbacks(settings: FitSettings, fold: int) -> list[Any]:
-    if settings.callbacks is None:
+def _user_callbacks(setup: FoldSetup, fold: int) -> list[Any]:
+    if setup.callbacks is None:
         return []
-    if callable(settings.callbacks):
-        return list(settings.callbacks(fold))
-    return list(settings.callbacks)
+    if callable(setup.callbacks):
+        return list(setup.callbacks(fold))
+    return list(setup.callbacks)
 
 
-def _fit(
-    settings: FitSettings, model: Any, state: FoldState, fold_dir: Path, **feeds: Any
-) -> None:
+def _fit(setup: FoldSetup, model: Any, state: FoldState, fold_dir: Path, **feeds: Any) -> None:
     fold, clock, class_weight = feeds.pop("fold"), feeds.pop("clock"), feeds.pop("class_weight")
-    callbacks = [FoldCheckpoint(fold_dir, state, settings.patience)]
-    if settings.verbose:
-        callbacks.append(ProgressLogger(fold, clock, settings.stream))
+    callbacks = [FoldCheckpoint(fold_dir, state, setup.config.patience)]
+    if setup.verbose:
+        callbacks.append(ProgressLogger(fold, clock, setup.stream))
     model.fit(
         feeds["train"],
         validation_data=feeds["val"],
-        epochs=settings.epochs,
+        epochs=setup.config.epochs,
         initial_epoch=state.epoch,
         class_weight=class_weight,
-        callbacks=[*callbacks, *_user_callbacks(settings, fold)],
-        verbose=2 if settings.verbose >= 2 else 0,
+        callbacks=[*callbacks, *_user_callbacks(setup, fold)],
+        verbose=2 if setup.verbose >= 2 else 0,
     )
 
 
 def train_fold(
-    settings: FitSettings,
+    setup: FoldSetup,
     fold: int,
     train: Any,
     val: Any,
@@ -162,36 +148,37 @@ def train_fold(
     """Train fold ``fold`` (continuing from its last checkpoint) and write its files."""
     import keras
 
+    config = setup.config
     fold_dir.mkdir(parents=True, exist_ok=True)
     state = FoldState.load(fold_dir)
-    keras.utils.set_random_seed(settings.seed + fold)
-    feed_seed = settings.seed * 1000 + fold * 100 + state.epoch
+    keras.utils.set_random_seed(config.seed + fold)
+    feed_seed = config.seed * 1000 + fold * 100 + state.epoch
     train_feed = train.to_keras(
-        settings.batch_size, shuffle=True, augment=settings.augment, seed=feed_seed,
-        context=settings.context,
+        config.batch_size, shuffle=True, augment=config.augment, seed=feed_seed,
+        context=config.context,
     )  # fmt: skip
     val_feed = val.to_keras(
-        settings.batch_size, shuffle=False, augment=False, context=settings.context
+        config.batch_size, shuffle=False, augment=False, context=config.context
     )
-    with strategy_scope(settings.strategy):
+    with strategy_scope(setup.strategy):
         if state.checkpoint is not None:
             model = _load_checkpoint(fold_dir / state.checkpoint)
         else:
-            model = _new_model(settings, len(train_feed))
-    image_shape = val.load_images([0], context=settings.context).shape[1:]  # one patch's
-    check_input_matches(model, image_shape, settings.context)
-    if state.epoch < settings.epochs and not state.stopped:
-        if settings.verbose and state.epoch:
-            print(f"fold {fold}: resuming after epoch {state.epoch}", file=settings.stream)
+            model = _new_model(setup, len(train_feed))
+    image_shape = val.load_images([0], context=config.context).shape[1:]  # one patch's
+    check_input_matches(model, image_shape, config.context)
+    if state.epoch < config.epochs and not state.stopped:
+        if setup.verbose and state.epoch:
+            print(f"fold {fold}: resuming after epoch {state.epoch}", file=setup.stream)
         _fit(
-            settings, model, state, fold_dir, train=train_feed, val=val_feed, fold=fold,
-            clock=clock, class_weight=_class_weight(settings, train),
+            setup, model, state, fold_dir, train=train_feed, val=val_feed, fold=fold,
+            clock=clock, class_weight=_class_weight(config, train),
         )  # fmt: skip
-    return finish_fold(settings, model, fold, train, val, fold_dir, FoldState.load(fold_dir))
+    return finish_fold(config, model, fold, train, val, fold_dir, FoldState.load(fold_dir))
 
 
 def finish_fold(
-    settings: FitSettings, model: Any, fold: int, train: Any, val: Any, fold_dir: Path,
+    config: TrainingConfig, model: Any, fold: int, train: Any, val: Any, fold_dir: Path,
     state: FoldState,
 ) -> FoldResult:  # fmt: skip
     """Restore the best weights, save model, predictions, curves; ``metrics.json`` last.
@@ -202,14 +189,14 @@ def finish_fold(
     model.load_weights(fold_dir / str(state.best_weights))
     atomic_save(fold_dir / "model.keras", model.save)
     prob = predict_probability(
-        [model], val, settings.batch_size, tta=settings.tta, context=settings.context
+        [model], val, config.batch_size, tta=config.tta, context=config.context
     )
-    prob = postprocess(prob, val, settings.smoothing)
+    prob = postprocess(prob, val, config.smoothing)
     predictions = dataset_predictions(val, prob)
     predictions.to_csv(fold_dir / "val_predictions.csv")
     write_history_csv(fold_dir / "history.csv", state.history)
     _plot_curves(fold_dir)
-    metrics = flat_metrics(report_for(predictions, 0.5))
+    metrics = report_for(predictions, 0.5).summary()
     losses = state.history.get("val_loss", [])
     metrics["loss"] = losses[state.best_epoch - 1] if losses else math.nan
     result = FoldResult(

@@ -7,27 +7,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from idckit._errors import invalid_argument
 from idckit.training._atomic import atomic_write_json, atomic_write_text
-from idckit.training._config import json_safe
+from idckit.training._config import TrainingConfig, json_safe
+from idckit.training._kfold import KFoldTrainer
 
-if TYPE_CHECKING:  # pragma: no cover
-    from idckit.training._kfold import KFoldTrainer
-
-#: Trainer arguments a grid may vary; ``model__<name>`` keys go to the model builder.
-GRID_PARAMS = (
-    "n_splits",
-    "epochs",
-    "batch_size",
-    "optimizer",
-    "lr_schedule",
-    "class_weight",
-    "augment",
-    "patience",
-    "seed",
-)
 _RANKED_BY = "f1_pos"
 
 
@@ -84,19 +70,20 @@ class GridSearchResult:
 def _check_keys(combos: Sequence[Mapping[str, Any]]) -> None:
     for combo in combos:
         for key in combo:
-            if key not in GRID_PARAMS and not key.startswith("model__"):
-                allowed = ", ".join(GRID_PARAMS)
+            if key not in TrainingConfig.names() and not key.startswith("model__"):
+                allowed = ", ".join(TrainingConfig.names())
                 raise invalid_argument(
                     "param_grid", "grid_search",
-                    f"keys among {allowed}, or model__<builder argument>", key,
+                    f"keys among the TrainingConfig settings ({allowed}), or "
+                    "model__<builder argument>", key,
                 )  # fmt: skip
 
 
 def _trainer_for(base: KFoldTrainer, combo: Mapping[str, Any], out_dir: Path) -> KFoldTrainer:
     model_kwargs = {k[len("model__") :]: v for k, v in combo.items() if k.startswith("model__")}
-    changes = {k: v for k, v in combo.items() if not k.startswith("model__")}
+    settings = {k: v for k, v in combo.items() if not k.startswith("model__")}
+    changes: dict[str, Any] = {"config": base.training_config.replace(**settings)}
     if model_kwargs:
-        assert base.build_model is not None
         changes["build_model"] = functools.partial(base.build_model, **model_kwargs)
         if base.model_config is not None:
             changes["model_config"] = {"base": base.model_config, "kwargs": model_kwargs}
@@ -120,12 +107,13 @@ def grid_search(trainer: KFoldTrainer, dataset: Any, param_grid: Any) -> GridSea
     Parameters
     ----------
     trainer
-        The base :class:`KFoldTrainer`; a combination overrides some of its arguments.
+        The base :class:`KFoldTrainer`; a combination overrides some of its config's settings
+        (and the model builder's arguments).
     dataset
         The data set to cross-validate on.
     param_grid
         A dict (or list of dicts) of lists, as ``sklearn.model_selection.ParameterGrid``:
-        trainer arguments (:data:`GRID_PARAMS`) or ``model__<name>`` builder arguments.
+        :class:`TrainingConfig` settings by name, or ``model__<name>`` builder arguments.
 
     Returns
     -------
@@ -135,7 +123,7 @@ def grid_search(trainer: KFoldTrainer, dataset: Any, param_grid: Any) -> GridSea
     Examples
     --------
     >>> from idckit.models import build_benchmark_cnn
-    >>> trainer = KFoldTrainer(build_benchmark_cnn, n_splits=3, epochs=1)  # doctest: +SKIP
+    >>> trainer = KFoldTrainer(build_benchmark_cnn, TrainingConfig(n_splits=3, epochs=1))
     >>> grid_search(trainer, dataset, {"batch_size": [32, 64]})  # doctest: +SKIP
     """
     import tempfile

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from idckit._errors import invalid_argument
-from idckit.inference._spatial import SpatialSmoothing
+from idckit.inference import SpatialSmoothing
 from idckit.training._predictions import Predictions
 
 _BATCHES_PER_READ = 16  # pixels read from the cache per step: 16 batches
@@ -68,30 +68,3 @@ def report_for(predictions: Predictions, threshold: float) -> Any:
     return ClassificationReport.from_predictions(
         predictions.labels, predictions.prob_idc, threshold=threshold
     )
-
-
-def flat_metrics(report: Any) -> dict[str, Any]:
-    """Flatten a ``ClassificationReport`` into the summary ``idckit evaluate --json`` prints.
-
-    Keys: ``f1_pos``, ``f1_macro``, ``f1_weighted``, ``precision_pos``, ``recall_pos``,
-    ``accuracy``, ``balanced_accuracy``, ``roc_auc``, ``confusion_matrix`` (``[[tn, fp], [fn,
-    tp]]``) and ``threshold``.
-    """
-    data: Mapping[str, Any] = report.to_dict()
-    positive = data[report.target_names[1]]
-    return {
-        "f1_pos": float(positive["f1-score"]),
-        "f1_macro": float(data["macro avg"]["f1-score"]),
-        "f1_weighted": float(data["weighted avg"]["f1-score"]),
-        "precision_pos": float(positive["precision"]),
-        "recall_pos": float(positive["recall"]),
-        "accuracy": float(data["accuracy"]),
-        "balanced_accuracy": float(data["balanced_accuracy"]),
-        "roc_auc": _optional_float(data.get("roc_auc")),
-        "confusion_matrix": np.asarray(data["confusion_matrix"]).astype(int).tolist(),
-        "threshold": float(data["threshold"]),
-    }
-
-
-def _optional_float(value: Any) -> float:
-    return float("nan") if value is None else float(value)

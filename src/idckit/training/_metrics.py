@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import keras
 from keras import ops
 
 from idckit._errors import invalid_argument
-
-OptimizerSpec = str | Mapping[str, Any] | Callable[[], Any]
+from idckit.training._config import OptimizerSpec, thawed
 
 
 def _positive_probability(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
@@ -70,7 +69,7 @@ def make_optimizer(spec: OptimizerSpec) -> Any:
     if callable(spec) and not isinstance(spec, keras.optimizers.Optimizer):
         optimizer = spec()
     elif isinstance(spec, str | Mapping):
-        optimizer = keras.optimizers.get(dict(spec) if isinstance(spec, Mapping) else spec)
+        optimizer = keras.optimizers.get(thawed(spec))
     else:
         optimizer = None
     if not isinstance(optimizer, keras.optimizers.Optimizer):

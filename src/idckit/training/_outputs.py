@@ -13,9 +13,9 @@ from idckit.training._atomic import (
     atomic_write_text,
     read_json,
 )
-from idckit.training._inference import flat_metrics, report_for
+from idckit.training._config import ThresholdObjective, check_threshold_objective
+from idckit.training._inference import report_for
 from idckit.training._predictions import Predictions
-from idckit.training._recipes import ThresholdObjective, check_threshold_objective
 from idckit.training._results import CrossValidationResult, FoldResult
 from idckit.training._run_dir import RunDir
 
@@ -45,7 +45,7 @@ def finish_run(
     oof = Predictions.concatenate(parts)
     oof.to_csv(run.oof_path)
     threshold = _choose_threshold(oof, objective, min_recall)
-    oof_metrics = flat_metrics(report_for(oof, threshold))
+    oof_metrics = report_for(oof, threshold).summary()
     result = CrossValidationResult(folds, threshold, objective, oof, oof_metrics, run.path)
     atomic_write_text(run.summary_text_path, str(result) + "\n")
     atomic_write_json(run.summary_json_path, result.summary())
@@ -65,11 +65,11 @@ def stored_objective(value: Any) -> ThresholdObjective:
     return check_threshold_objective(value, "report.json")
 
 
-def load_result(run: RunDir) -> CrossValidationResult:
+def load_result(run: RunDir, owner: str = "KFoldTrainer") -> CrossValidationResult:
     """Read the result of a finished run back from its files."""
     if not run.complete:
         raise invalid_argument(
-            "run_dir", "KFoldTrainer", "a finished run directory (one with report.json)",
+            "run_dir", owner, "a finished run directory (one with report.json)",
             str(run.path),
             "Train into it first, or finish a killed run with resume=True (--resume).",
         )  # fmt: skip
@@ -87,7 +87,7 @@ def load_result(run: RunDir) -> CrossValidationResult:
 def evaluation_summary(report: Any, predictions: Predictions) -> dict[str, Any]:
     """Return the flat metrics of ``report`` plus ``n_patches`` and ``n_patients``."""
     return {
-        **flat_metrics(report),
+        **report.summary(),
         "n_patches": len(predictions),
         "n_patients": len(set(predictions.patients)),
     }

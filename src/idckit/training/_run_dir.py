@@ -16,22 +16,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from idckit._errors import invalid_argument
 from idckit.training._atomic import atomic_write_json, read_json
+from idckit.training._config import TrainingConfig
 
 FoldSplit = tuple[tuple[str, ...], tuple[str, ...]]  # (train patients, validation patients)
-
-#: Settings that ``config.json`` gained after its first release, with the value that a run
-#: written before them was trained with. :meth:`RunDir.read_config` fills them in, so a run
-#: started by an older idckit resumes (and reloads) as long as it is resumed with these values.
-ADDED_SETTINGS: Mapping[str, Any] = MappingProxyType(
-    {"tta": False, "smoothing": None, "context": 0, "label_smoothing": 0.0}
-)
 
 
 def _normalise(obj: Any) -> Any:
@@ -142,10 +136,36 @@ class RunDir:
         """Whether the directory already holds (part of) a run."""
         return bool(self.config_path.is_file())
 
+    def has_progress(self) -> bool:
+        """Whether a fold of the run has finished an epoch (its ``state.json`` or metrics)."""
+        return any(self.path.glob("fold_*/state.json")) or any(
+            self.path.glob("fold_*/metrics.json")
+        )
+
+    def clear(self) -> None:
+        """Remove a run that never finished an epoch: ``config.json``, splits, fold folders.
+
+        Refused once a fold has finished an epoch (that run is resumed, never deleted).
+        """
+        if self.has_progress():
+            raise invalid_argument(
+                "run_dir", "RunDir.clear", "a run that never finished an epoch", str(self.path)
+            )
+        for fold_dir in self.path.glob("fold_*"):
+            shutil.rmtree(fold_dir)
+        self.splits_path.unlink(missing_ok=True)
+        self.config_path.unlink(missing_ok=True)
+
     def read_config(self) -> dict[str, Any]:
-        """Read the stored ``config.json``, with :data:`ADDED_SETTINGS` it lacks filled in."""
-        config: dict[str, Any] = read_json(self.config_path)
-        return {**ADDED_SETTINGS, **config}
+        """Read the stored ``config.json``, with the settings it lacks at their defaults.
+
+        A setting added to :class:`~idckit.training.TrainingConfig` after a run was written
+        defaults to what that run was trained with (a new setting's default is always the old
+        behaviour), so an older run resumes and reloads as long as it is resumed with those
+        values.
+        """
+        stored: dict[str, Any] = read_json(self.config_path)
+        return {**TrainingConfig().to_dict(), **stored}
 
     def write_config(self, config: Mapping[str, Any]) -> None:
         """Store ``config`` as ``config.json``."""
