@@ -90,5 +90,10 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def benchmarks(session: nox.Session) -> None:
+    if not session.posargs:
+        session.error(
+            "pass the data and options: nox -s benchmarks -- DATA --shared-bench DIR "
+            "--out RESULT.json (see docs/benchmarks.rst)"
+        )
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/bench_data.py", *session.posargs, env=QUIET_TF)

@@ -1,20 +1,28 @@
 #!/usr/bin/env python3
 """Data-layer benchmark: idckit's index + decode + cache against ../shared/bench, in one run.
 
-Builds (or reuses) a Kaggle-layout tree of N patches with ``make_scaled_tree.py --link`` in a
-work folder outside the repository, then measures side by side:
+Builds (or reuses) a Kaggle-layout tree of ``--patches`` patches from the real patches in DATA
+with ``make_scaled_tree.py --link`` (hard links) in ``--workdir``, then measures side by side:
 
 - ``decode_limit.py``: the machine's PNG-decode limit (bytes read beforehand, all cores);
 - ``seed_style_load.py``: the original notebook's one-file-at-a-time loading;
-- idckit cold ``from_directory`` (walk + index + parallel decode + cache), in a fresh process;
-- idckit warm reopen (walk + fingerprint + read the index), in a fresh process;
-- the Keras feed's batch rate from the cache (``__getitem__`` over one epoch);
-- peak RSS of indexing alone (walk + parse + duplicates), in a fresh process.
+- idckit cold ``IDCPatchDataset.from_directory`` (walk + index + parallel decode + cache);
+- idckit warm reopen (``idckit cache``: walk + fingerprint + read the index; checks reuse);
+- the Keras feed's batch rate from the cache (``to_keras``, ``__getitem__`` over one epoch),
+  without and with augmentation;
+- time and peak RSS of indexing alone (``idckit index``: walk + parse + duplicates + PNG
+  headers), above the interpreter and idckit's imports.
 
-    python benchmarks/bench_data.py                  # 277,524 patches (several minutes)
-    python benchmarks/bench_data.py --patches 30000  # a quick run
+Each measurement runs in its own process, one after another, so they do not compete. The
+scripts of ../shared/bench come from ``--shared-bench DIR`` or $IDCKIT_SHARED_BENCH.
 
-Each measurement runs in its own process, one after another, so they do not compete.
+    python benchmarks/bench_data.py ../shared/data/idc-train --shared-bench ../shared/bench \\
+        --out data.json                                    # 277,524 patches
+    python benchmarks/bench_data.py DATA --shared-bench DIR --patches 30000 --out quick.json
+
+Takes several minutes at 277,524 patches on a 2-core CPU (about 30 s per contender once the
+tree exists; building the tree of hard links the first time takes a few minutes more), under
+a minute at 30,000.
 """
 
 from __future__ import annotations
@@ -29,9 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-SHARED_BENCH = Path(os.environ.get("IDCKIT_SHARED_BENCH", HERE.parents[1] / "shared" / "bench"))
+from typing import Any
 
 _COLD = """
 import json, sys, time
@@ -42,16 +48,12 @@ dt = time.perf_counter() - t0
 print(json.dumps({"n": len(ds), "seconds": dt, "padded": ds.report.padded}))
 """
 
-_WARM_AND_FEED = """
+_FEED = """
 import json, os, sys, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from idckit.data import IDCPatchDataset
-from idckit.data._dataset import cache_status
-t0 = time.perf_counter()
 ds = IDCPatchDataset.from_directory(sys.argv[1], cache_dir=sys.argv[2], progress=False)
-warm = time.perf_counter() - t0
-assert cache_status(ds)[1], "the cache was not reused"
-out = {"n": len(ds), "warm_seconds": warm}
+out = {"n": len(ds)}
 for augment in (False, True):
     feed = ds.to_keras(batch_size=int(sys.argv[3]), augment=augment, seed=0)  # imports Keras
     feed[0]
@@ -62,31 +64,35 @@ print(json.dumps(out))
 """
 
 _INDEX_RSS = """
-import json, resource, sys, time
-from idckit.data._records import DEFAULT_PATTERN
-from idckit.data._scan import parse_listing, walk_tree
+import contextlib, io, json, resource, sys, time
+from idckit.data import IDCPatchDataset  # imports what indexing uses, before the base RSS
+from idckit.cli import main
 def rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 base = rss()
 t0 = time.perf_counter()
-listing = walk_tree(sys.argv[1])
-fingerprint = listing.fingerprint()
-result = parse_listing(listing, DEFAULT_PATTERN, "skip")
+with contextlib.redirect_stdout(io.StringIO()) as text:
+    status = main(["index", sys.argv[1], "--json"])
 dt = time.perf_counter() - t0
-print(json.dumps({"n": len(result), "seconds": dt, "base_mb": base, "peak_mb": rss()}))
+assert status == 0, text.getvalue()
+n = json.loads(text.getvalue())["n_patches"]
+print(json.dumps({"n": n, "seconds": dt, "base_mb": base, "peak_mb": rss()}))
 """
 
 
-def _python(code: str, *args: str) -> dict[str, float]:
+def _python(*args: str) -> dict[str, Any]:
+    """Run ``python ARGS`` (code or a module) and read the JSON object it prints last."""
     out = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        [sys.executable, *args], capture_output=True, text=True, check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )  # fmt: skip
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
-def _rate_of(script: str, tree: Path) -> float:
+def _rate_of(shared_bench: Path, script: str, tree: Path) -> float:
     out = subprocess.run(
-        [sys.executable, str(SHARED_BENCH / script), str(tree)],
+        [sys.executable, str(shared_bench / script), str(tree)],
         capture_output=True,
         text=True,
         check=True,
@@ -97,44 +103,51 @@ def _rate_of(script: str, tree: Path) -> float:
     return float(match.group(1))
 
 
-def make_tree(workdir: Path, patches: int) -> Path:
+def make_tree(shared_bench: Path, source: Path, workdir: Path, patches: int) -> Path:
+    """The scaled tree of ``patches`` hard links to ``source``'s patches (built once)."""
     tree = workdir / f"tree-{patches}"
     done = workdir / f"tree-{patches}.complete"
-    if not done.exists():
+    if not done.exists() or done.read_text() != str(source.resolve()):
         shutil.rmtree(tree, ignore_errors=True)
         subprocess.run(
-            [sys.executable, str(SHARED_BENCH / "make_scaled_tree.py"), str(tree),
-             "--patches", str(patches), "--link"],
+            [sys.executable, str(shared_bench / "make_scaled_tree.py"), str(tree),
+             "--patches", str(patches), "--source", str(source), "--link"],
             check=True, capture_output=True,
         )  # fmt: skip
-        done.touch()
+        done.write_text(str(source.resolve()))
     return tree
 
 
-def run(patches: int, workdir: Path, batch_size: int, baselines: bool) -> dict[str, float]:
-    tree = make_tree(workdir, patches)
+def run(
+    source: Path, shared_bench: Path, patches: int, workdir: Path, batch_size: int,
+    baselines: bool,
+) -> dict[str, Any]:  # fmt: skip
+    tree = make_tree(shared_bench, source, workdir, patches)
     cache = workdir / "cache"
-    results: dict[str, float] = {"patches": patches, "cpus": os.cpu_count() or 1}
-    if baselines:
-        results["decode_limit"] = _rate_of("decode_limit.py", tree)  # also warms the page cache
-        results["seed_style"] = _rate_of("seed_style_load.py", tree)
+    results: dict[str, Any] = {"patches": patches, "cpus": os.cpu_count() or 1}
+    if baselines:  # decode_limit.py also warms the page cache
+        results["decode_limit"] = _rate_of(shared_bench, "decode_limit.py", tree)
+        results["seed_style"] = _rate_of(shared_bench, "seed_style_load.py", tree)
     shutil.rmtree(cache, ignore_errors=True)
-    cold = _python(_COLD, str(tree), str(cache))
+    cold = _python("-c", _COLD, str(tree), str(cache))
     results["cold_seconds"] = cold["seconds"]
     results["cold_rate"] = cold["n"] / cold["seconds"]
     results["padded"] = cold["padded"]
-    warm = _python(_WARM_AND_FEED, str(tree), str(cache), str(batch_size))
-    results["warm_seconds"] = warm["warm_seconds"]
-    results["feed_rate"] = warm["feed"]
-    results["feed_rate_augment"] = warm["feed_augment"]
-    rss = _python(_INDEX_RSS, str(tree))
+    warm = _python("-m", "idckit", "cache", str(tree), "--cache-dir", str(cache), "--json")
+    if not warm["reused"]:
+        raise RuntimeError(f"the warm reopen did not reuse the cache: {warm}")
+    results["warm_seconds"] = warm["seconds"]
+    feed = _python("-c", _FEED, str(tree), str(cache), str(batch_size))
+    results["feed_rate"] = feed["feed"]
+    results["feed_rate_augment"] = feed["feed_augment"]
+    rss = _python("-c", _INDEX_RSS, str(tree))
     results["index_seconds"] = rss["seconds"]
     results["index_peak_mb"] = rss["peak_mb"]
     results["index_rss_increase_mb"] = rss["peak_mb"] - rss["base_mb"]
     return results
 
 
-def table(r: dict[str, float], batch_size: int) -> str:
+def table(r: dict[str, Any], batch_size: int) -> str:
     rows = [("patches", f"{int(r['patches']):,} on {int(r['cpus'])} CPUs", "")]
     if "decode_limit" in r:
         rows += [
@@ -154,7 +167,7 @@ def table(r: dict[str, float], batch_size: int) -> str:
         (f"feed, batch {batch_size}", f"{r['feed_rate']:,.0f} patches/s", "goal >= 100,000"),
         (f"feed + augment, batch {batch_size}", f"{r['feed_rate_augment']:,.0f} patches/s", ""),
         (
-            "indexing only (walk+parse)",
+            "indexing only (idckit index)",
             f"{r['index_seconds']:.2f} s, peak RSS {r['index_peak_mb']:.0f} MB",
             f"+{r['index_rss_increase_mb']:.0f} MB over the imports (goal <= 300 MB)",
         ),
@@ -166,25 +179,50 @@ def table(r: dict[str, float], batch_size: int) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--patches", type=int, default=277_524)
-    parser.add_argument(
-        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "idckit-bench"
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("data", type=Path, help="tree of real patches to scale up")
+    parser.add_argument("--out", type=Path, required=True, help="write the JSON result here")
+    parser.add_argument(
+        "--shared-bench", type=Path, default=os.environ.get("IDCKIT_SHARED_BENCH"),
+        help="folder of decode_limit.py, seed_style_load.py and make_scaled_tree.py "
+        "(default: $IDCKIT_SHARED_BENCH; required without it)",
+    )  # fmt: skip
+    parser.add_argument("--patches", type=int, default=277_524, help="(default 277,524)")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "idckit-bench",
+        help="where the scaled tree and its cache go (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument("--batch-size", type=int, default=256, help="of the feed (default 256)")
     parser.add_argument(
         "--no-baselines", action="store_true", help="skip decode_limit.py and seed_style_load.py"
     )
-    parser.add_argument("--json", action="store_true", help="also print the raw numbers")
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.shared_bench is None:
+        parser.error("--shared-bench DIR (or $IDCKIT_SHARED_BENCH) is required")
+    if not (args.shared_bench / "make_scaled_tree.py").is_file():
+        parser.error(f"--shared-bench {args.shared_bench} holds no make_scaled_tree.py")
     args.workdir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    results = run(args.patches, args.workdir, args.batch_size, not args.no_baselines)
+    results = run(
+        args.data, args.shared_bench, args.patches, args.workdir, args.batch_size,
+        not args.no_baselines,
+    )  # fmt: skip
     print(table(results, args.batch_size))
-    print(f"(whole benchmark: {time.perf_counter() - start:.0f} s)")
-    if args.json:
-        print(json.dumps(results))
+    results["total_seconds"] = time.perf_counter() - start
+    results = {"benchmark": "bench_data", "command": ["bench_data.py", *(argv or sys.argv[1:])],
+               "data": str(args.data), **results}  # fmt: skip
+    text = json.dumps(results, indent=2)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n")
     return 0
 
 

@@ -26,9 +26,15 @@ input wait, hence the turns. ``--steps-per-execution`` compiles with Keras's
 (new host memory, no other work), and ``batch_ms_alone`` is the feed's time per batch on its
 own, outside training.
 
-    KERAS_BACKEND=jax python benchmarks/bench_train_feed.py             # synthetic patches
-    KERAS_BACKEND=jax python benchmarks/bench_train_feed.py --data DIR  # a real tree
-    python benchmarks/bench_train_feed.py --images 300 --precisions float32  # a CPU smoke run
+    KERAS_BACKEND=jax python benchmarks/bench_train_feed.py --out feed.json  # synthetic patches
+    KERAS_BACKEND=jax python benchmarks/bench_train_feed.py --data DIR --out feed.json
+    python benchmarks/bench_train_feed.py --images 300 --precisions float32 --augment device \\
+        --workers 1 --repeats 1 --out smoke.json                       # a CPU smoke run
+
+Prints one JSON line per configuration and writes them all, with the device, to ``--out``.
+Takes a few minutes on one GPU per command of the benchmarks page (each configuration
+compiles once, then trains ``--images`` images 2 x ``--repeats`` + 2 times); the CPU smoke run
+takes a few minutes too (VGG19 on 300 images).
 
 Goal (issue 4): input wait under 5% of each step on a GPU.
 """
@@ -39,6 +45,7 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -207,8 +214,11 @@ def device_name() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="a patch tree (default: a synthetic one)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", help="a patch tree (default: a synthetic one, in a temp dir)")
+    parser.add_argument("--out", type=Path, required=True, help="write the JSON result here")
     parser.add_argument("--images", type=int, default=12800, help="images per timed run")
     parser.add_argument("--batch-sizes", default="50", help="comma-separated (the seed's: 50)")
     parser.add_argument("--workers", default="1,2,4", help="feed threads to compare")
@@ -229,7 +239,9 @@ def main() -> int:
     from idckit.data import IDCPatchDataset
     from idckit.datasets import make_synthetic
 
-    print(json.dumps({"device": device_name()}))
+    result: dict[str, Any] = {"benchmark": "bench_train_feed", "command": sys.argv[1:],
+                              "device": device_name(), "rows": []}  # fmt: skip
+    print(json.dumps({"device": result["device"]}))
     needed = args.images + max(batch_sizes)
     with tempfile.TemporaryDirectory() as work:
         if args.data:
@@ -253,6 +265,9 @@ def main() -> int:
                         )  # fmt: skip
                         for row in rows:
                             print(json.dumps(row), flush=True)
+                        result["rows"] += rows
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 

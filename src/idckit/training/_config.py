@@ -87,7 +87,7 @@ def check_threshold_objective(value: Any, owner: str = _OWNER) -> ThresholdObjec
 def _check_class_weight(value: Any) -> ClassWeight:
     if value is None or value == "balanced":
         return value  # type: ignore[no-any-return]  # None or the Literal's one value
-    if isinstance(value, Mapping) and set(value) == {0, 1}:
+    if isinstance(value, Mapping) and {str(k) for k in value} == {"0", "1"}:  # JSON: "0"
         weights = {int(k): float(v) for k, v in value.items()}
         if all(math.isfinite(w) and w >= 0 for w in weights.values()):
             return MappingProxyType(weights)
@@ -223,8 +223,10 @@ class TrainingConfig:
         put("label_smoothing", check_fraction("label_smoothing", _OWNER, self.label_smoothing))
         if isinstance(self.augment, bool | np.bool_):  # booleans stay booleans (grid, JSON)
             put("augment", bool(self.augment))
-        else:
-            put("augment", Augmentation.coerce(self.augment, _OWNER) or False)
+        else:  # an Augmentation that only flips/rotates (or does nothing) is True (False)
+            augment = Augmentation.coerce(self.augment, _OWNER)
+            described = Augmentation.describe(augment)
+            put("augment", described if isinstance(described, bool) else augment)
         if self.patience is not None:
             put("patience", _integer("patience", self.patience, 1))
         put("seed", _integer("seed", self.seed, 0))
