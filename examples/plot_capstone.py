@@ -52,19 +52,24 @@ print("class weights on the training patients:", train.class_weights("balanced")
 # --------------------------
 # Both models take raw ``uint8`` patches and normalise them inside themselves, so the trainer
 # treats them alike. ``class_weight="balanced"`` (the default) is computed on each fold's
-# training patients only. The same ``seed`` gives both models the same patient folds.
-common = dict(n_splits=2, batch_size=32, class_weight="balanced", seed=0, verbose=0)
+# training patients only. The settings are one :class:`~idckit.training.TrainingConfig`;
+# ``replace`` makes a checked copy with other epochs. The same ``seed`` gives both models the
+# same patient folds.
+config = idckit.TrainingConfig(n_splits=2, batch_size=32, class_weight="balanced", seed=0)
 
 benchmark = idckit.KFoldTrainer(
-    idckit.build_benchmark_cnn, epochs=8, out_dir=work / "benchmark", **common
+    idckit.build_benchmark_cnn,
+    config.replace(epochs=8),
+    out_dir=work / "benchmark",
+    verbose=0,
 )
 benchmark_result = benchmark.fit(train)
 
 vgg19 = idckit.KFoldTrainer(
     functools.partial(build_transfer_model, "vgg19", weights=None, freeze=6),
-    epochs=1,
+    config.replace(epochs=1),
     out_dir=work / "vgg19",
-    **common,
+    verbose=0,
 )
 vgg19_result = vgg19.fit(train)
 
@@ -96,9 +101,10 @@ print(benchmark_result.to_table())
 # %%
 # The test report
 # ---------------
-# The fold models vote as an ensemble (mean probability) at the threshold chosen on the
-# out-of-fold predictions. These are the numbers to quote: patients the models never saw.
-report = benchmark.evaluate(test)
+# The finished run, ``benchmark.run_`` (a :class:`~idckit.training.Run`), lets the fold models
+# vote as an ensemble (mean probability) at the threshold chosen on the out-of-fold
+# predictions. These are the numbers to quote: patients the models never saw.
+report = benchmark.run_.evaluate(test)
 print(report)
 
 # %%

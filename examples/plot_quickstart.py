@@ -46,16 +46,10 @@ print(f"test:  {len(test)} patches of {len(test.patient_ids)} patients")
 # one-convolution benchmark CNN), splits the training *patients* into stratified folds, trains
 # a fresh model per fold with class weights computed on that fold's training patients, keeps
 # the epoch with the best validation F1(+), and chooses a decision threshold on the
-# out-of-fold predictions. Everything it writes goes to ``out_dir``.
-trainer = idckit.KFoldTrainer(
-    idckit.build_benchmark_cnn,
-    n_splits=3,
-    epochs=8,
-    batch_size=32,
-    seed=0,
-    out_dir=work / "run",
-    verbose=0,
-)
+# out-of-fold predictions. Its settings are one :class:`~idckit.training.TrainingConfig`,
+# checked when it is made. Everything the trainer writes goes to ``out_dir``.
+config = idckit.TrainingConfig(n_splits=3, epochs=8, batch_size=32, seed=0)
+trainer = idckit.KFoldTrainer(idckit.build_benchmark_cnn, config, out_dir=work / "run", verbose=0)
 result = trainer.fit(train)
 print(result.to_table())
 print(f"threshold chosen on the out-of-fold predictions: {result.threshold:.3f}")
@@ -63,9 +57,12 @@ print(f"threshold chosen on the out-of-fold predictions: {result.threshold:.3f}"
 # %%
 # Score unseen patients
 # ---------------------
-# :meth:`~idckit.training.KFoldTrainer.evaluate` averages the fold models' probabilities and
-# returns a :class:`~idckit.reporting.ClassificationReport` at the chosen threshold.
-report = trainer.evaluate(test)
+# ``fit`` leaves the finished run in ``trainer.run_``, a :class:`~idckit.training.Run` (later,
+# ``idckit.Run.load(work / "run")`` gives the same). :meth:`~idckit.training.Run.evaluate`
+# averages the fold models' probabilities and returns a
+# :class:`~idckit.reporting.ClassificationReport` at the chosen threshold.
+run = trainer.run_
+report = run.evaluate(test)
 print(report)
 
 # %%
@@ -77,8 +74,8 @@ report.plot_confusion_matrix()
 # :func:`~idckit.reporting.plot_patient_map` puts one patient's patches back on their slide
 # grid: the tissue, the annotation, the ensemble's P(IDC+) and each patch's outcome at the
 # threshold (false positives orange, false negatives blue).
-predictions = trainer.predict(test)
-plot_patient_map(test, test.patient_ids[0], predictions.prob_idc, threshold=result.threshold)
+predictions = run.predictions(test)
+plot_patient_map(test, test.patient_ids[0], predictions.prob_idc, threshold=run.threshold)
 
 # %%
 # What in a patch drives the decision?
@@ -91,7 +88,7 @@ order = np.argsort(-predictions.prob_idc)
 negatives = order[predictions.labels[order] == 0]
 shown = np.concatenate([order[:3], negatives[:2]])
 patches = test.load_images(shown)
-maps = occlusion_map(trainer.fold_models(), patches)
+maps = occlusion_map(run.fold_models(), patches)
 titles = [f"P(IDC+) {predictions.prob_idc[i]:.2f}, label {predictions.labels[i]}" for i in shown]
 plot_occlusion(patches, maps, titles=titles)
 

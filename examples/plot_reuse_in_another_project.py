@@ -84,16 +84,14 @@ def build_small_cnn() -> keras.Model:
 
 
 train, test = ds.train_test_split(test_size=0.25, seed=0)
-trainer = idckit.KFoldTrainer(
-    build_small_cnn,
+config = idckit.TrainingConfig(
     n_splits=3,
     epochs=8,
     batch_size=32,
     optimizer={"class_name": "Adam", "config": {"learning_rate": 1e-3}},
     seed=0,
-    out_dir=work / "run",
-    verbose=0,
 )
+trainer = idckit.KFoldTrainer(build_small_cnn, config, out_dir=work / "run", verbose=0)
 result = trainer.fit(train)
 print(result.to_table())
 
@@ -103,11 +101,12 @@ print(result.to_table())
 # :class:`~idckit.reporting.ClassificationReport` scores any predictions, with the project's
 # class names, here on the held-out cases (no case is on both sides):
 assert not set(train.patient_ids) & set(test.patient_ids)
-predictions = trainer.predict(test)
+run = trainer.run_  # the finished run: its fold models predict as an ensemble
+predictions = run.predictions(test)
 report = ClassificationReport.from_predictions(
     predictions.labels,
     predictions.prob_idc,
-    threshold=trainer.threshold,
+    threshold=run.threshold,
     target_names=("normal", "tumour"),
 )
 print(report)

@@ -26,15 +26,8 @@ root = idckit.make_synthetic(work / "data", n_patients=12, patches_per_patient=5
 ds = idckit.IDCPatchDataset.from_directory(root, cache_dir=work / "cache", progress=False)
 train, test = ds.train_test_split(test_size=0.25, seed=0)
 
-trainer = idckit.KFoldTrainer(
-    idckit.build_benchmark_cnn,
-    n_splits=3,
-    epochs=8,
-    batch_size=32,
-    seed=0,
-    out_dir=work / "run",
-    verbose=0,
-)
+config = idckit.TrainingConfig(n_splits=3, epochs=8, batch_size=32, seed=0)
+trainer = idckit.KFoldTrainer(idckit.build_benchmark_cnn, config, out_dir=work / "run", verbose=0)
 result = trainer.fit(train)
 oof = result.oof
 print(f"{len(oof)} out-of-fold predictions from {len(set(oof.patients))} patients")
@@ -54,7 +47,7 @@ print(f"threshold for sensitivity >= 0.9: {sensitive:.3f}")
 # What each threshold does on unseen patients
 # -------------------------------------------
 # The fold models score the test patients once; only the threshold changes.
-predictions = trainer.predict(test)
+predictions = trainer.run_.predictions(test)
 reports = {
     name: ClassificationReport.from_predictions(
         predictions.labels, predictions.prob_idc, threshold=threshold
@@ -84,7 +77,8 @@ report.plot_roc()
 report.plot_precision_recall()
 
 # %%
-# The trainer can choose this threshold itself, for
-# :meth:`~idckit.training.KFoldTrainer.evaluate` and ``idckit evaluate`` to use::
+# The trainer can choose this threshold itself, for the finished run's
+# :meth:`~idckit.training.Run.evaluate` and ``idckit evaluate`` to use::
 #
-#     trainer = idckit.KFoldTrainer(build, threshold_objective="min_recall", min_recall=0.9)
+#     config = idckit.TrainingConfig(threshold_objective="min_recall", min_recall=0.9)
+#     trainer = idckit.KFoldTrainer(build, config)

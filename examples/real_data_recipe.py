@@ -51,8 +51,11 @@ test = parts["test"]
 # Cross-validate the ``cpu`` recipe
 # ---------------------------------
 # The ``cpu`` recipe is the model and training settings idckit found best for a small CPU
-# (see :ref:`bench-model`). The run directory makes the run resumable: if it is interrupted,
-# run the same code again with ``resume=True`` and finished folds are not retrained.
+# (see :ref:`bench-model`): a model name plus a :class:`~idckit.training.TrainingConfig`
+# (``idckit.get_recipe("cpu").config``). The run directory makes the run resumable: if it is
+# interrupted, run the same code again with ``resume=True`` and finished folds are not
+# retrained. To change a setting, change the recipe first:
+# ``KFoldTrainer.from_recipe(idckit.get_recipe("cpu").replace(epochs=20), ...)``.
 trainer = idckit.KFoldTrainer.from_recipe("cpu", out_dir="runs/cpu", resume=True)
 result = trainer.fit(development)
 print(result)
@@ -60,11 +63,12 @@ print(result)
 # %%
 # Score the test patients
 # -----------------------
-# The fold models as an ensemble (each patch seen with its neighbourhood, then spatially
+# The finished run, ``trainer.run_`` (later: ``idckit.Run.load("runs/cpu")``), predicts with
+# the fold models as an ensemble (each patch seen with its neighbourhood, then spatially
 # smoothed), at the recipe's threshold (a fixed 0.5 for ``cpu``), on 49 patients none of
 # them saw. Compare F1(+) and balanced accuracy with the published
 # 0.718 / 0.842 (Cruz-Roa et al. 2014) and 0.765 / 0.847 (Janowczyk & Madabhushi 2016).
-report = trainer.evaluate(test, out_dir="runs/cpu/test")
+report = trainer.run_.evaluate(test, out_dir="runs/cpu/test")
 print(report)
 report.plot_confusion_matrix()
 
