@@ -11,12 +11,12 @@ reports images per second on both and
 * ``input_wait``: ``1 - t_ready / t_feed``, the share of the training time that the idckit feed
   adds over the ready-made batches, i.e. the time each step waits for its input;
 * ``getitem_share``: the share of the training time spent inside the feed's ``__getitem__``
-  (an upper bound on the wait; it overlaps the training when ``--workers`` > 1).
+  (an upper bound on the wait).
 
 The model is compiled once per precision, augmentation and batch size; an untimed pass on the
 feed then warms the process up, and every feed first trains 3 untimed steps, so compilation and
 warm-up are outside every timing. Then the feeds take turns on the model ``--repeats`` times
-(ready-made, then the feed with each number of ``--workers`` threads), so that the machine's
+(ready-made, then the idckit feed), so that the machine's
 drifts hit them alike; images per second and the input wait come from the median times, and
 ``input_wait_range`` gives the lowest and highest wait of the turns. At batch 50 a step takes
 2-3 ms on an H200, and single runs of the same configuration differed by up to 25 points of
@@ -29,7 +29,7 @@ own, outside training.
     KERAS_BACKEND=jax python benchmarks/bench_train_feed.py --out feed.json  # synthetic patches
     KERAS_BACKEND=jax python benchmarks/bench_train_feed.py --data DIR --out feed.json
     python benchmarks/bench_train_feed.py --images 300 --precisions float32 --augment device \\
-        --workers 1 --repeats 1 --out smoke.json                       # a CPU smoke run
+        --repeats 1 --out smoke.json                       # a CPU smoke run
 
 Prints one JSON line per configuration and writes them all, with the device, to ``--out``.
 Takes a few minutes on one GPU per command of the benchmarks page (each configuration
@@ -139,7 +139,6 @@ def measure(
     augment: str,
     images: int,
     batch_size: int,
-    workers: list[int],
     steps_per_execution: int = 1,
     repeats: int = 5,
 ) -> list[dict[str, Any]]:
@@ -150,53 +149,45 @@ def measure(
     warm_up = per_call * -(-3 // per_call)  # at least 3 steps, whole calls
     model = build(precision, augment, per_call)
 
-    def feed(n_workers: int) -> Any:
-        return dataset.to_keras(
-            batch_size=batch_size, augment=augment == "host", seed=0, workers=n_workers
-        )
+    def feed() -> Any:
+        return dataset.to_keras(batch_size=batch_size, augment=augment == "host", seed=0)
 
-    ready = ready_made(feed(1))
+    ready = ready_made(feed())
     train_seconds(model, ready, warm_up)  # compile
     # The first run of the process on fresh batches is slow for a while (several seconds on
     # an H200 with JAX, far beyond its first steps): warm that up with an untimed pass.
-    train_seconds(model, feed(1), steps)
-    idc_feeds = {n: timed(feed(n)) for n in workers}
-    for idc_feed in idc_feeds.values():
-        train_seconds(model, idc_feed, warm_up)  # warm up with this feed
-        idc_feed.seconds = 0.0
+    train_seconds(model, feed(), steps)
+    idc_feed = timed(feed())
+    train_seconds(model, idc_feed, warm_up)  # warm up with this feed
+    idc_feed.seconds = 0.0
     floors: list[float] = []
-    runs: dict[int, list[float]] = {n: [] for n in workers}
+    seconds_each: list[float] = []
     for _ in range(repeats):  # take turns, so that drifts of the machine hit both alike
         floors.append(train_seconds(model, ready, steps))
-        for n_workers, idc_feed in idc_feeds.items():
-            runs[n_workers].append(train_seconds(model, idc_feed, steps))
+        seconds_each.append(train_seconds(model, idc_feed, steps))
     floor = statistics.median(floors)
-    copied = train_seconds(model, ready_made(feed(1), copy=True), steps)
-    alone = feed_ms_alone(feed(1))
-    results = []
-    for n_workers, seconds_each in runs.items():
-        seconds = statistics.median(seconds_each)
-        waits = [max(0.0, 1 - f / s) for f, s in zip(floors, seconds_each, strict=True)]
-        getitem = idc_feeds[n_workers].seconds / repeats
-        results.append({
-            "backend": keras.backend.backend(),
-            "precision": precision,
-            "augment": augment,
-            "batch_size": batch_size,
-            "workers": n_workers,
-            "steps_per_execution": per_call,
-            "steps": steps,
-            "repeats": repeats,
-            "images_per_s": round(steps * batch_size / seconds, 1),
-            "images_per_s_ready_made": round(steps * batch_size / floor, 1),
-            "images_per_s_ready_made_copies": round(steps * batch_size / copied, 1),
-            "input_wait": round(max(0.0, 1 - floor / seconds), 4),
-            "input_wait_range": [round(min(waits), 4), round(max(waits), 4)],
-            "getitem_share": round(getitem / seconds, 4),
-            "step_ms_ready_made": round(1e3 * floor / steps, 3),
-            "batch_ms_alone": round(alone, 3),
-        })  # fmt: skip
-    return results
+    copied = train_seconds(model, ready_made(feed(), copy=True), steps)
+    alone = feed_ms_alone(feed())
+    seconds = statistics.median(seconds_each)
+    waits = [max(0.0, 1 - f / s) for f, s in zip(floors, seconds_each, strict=True)]
+    getitem = idc_feed.seconds / repeats
+    return [{
+        "backend": keras.backend.backend(),
+        "precision": precision,
+        "augment": augment,
+        "batch_size": batch_size,
+        "steps_per_execution": per_call,
+        "steps": steps,
+        "repeats": repeats,
+        "images_per_s": round(steps * batch_size / seconds, 1),
+        "images_per_s_ready_made": round(steps * batch_size / floor, 1),
+        "images_per_s_ready_made_copies": round(steps * batch_size / copied, 1),
+        "input_wait": round(max(0.0, 1 - floor / seconds), 4),
+        "input_wait_range": [round(min(waits), 4), round(max(waits), 4)],
+        "getitem_share": round(getitem / seconds, 4),
+        "step_ms_ready_made": round(1e3 * floor / steps, 3),
+        "batch_ms_alone": round(alone, 3),
+    }]  # fmt: skip
 
 
 def device_name() -> str:
@@ -221,7 +212,6 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True, help="write the JSON result here")
     parser.add_argument("--images", type=int, default=12800, help="images per timed run")
     parser.add_argument("--batch-sizes", default="50", help="comma-separated (the seed's: 50)")
-    parser.add_argument("--workers", default="1,2,4", help="feed threads to compare")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs of each feed")
     parser.add_argument(
         "--steps-per-execution", default="1", help="comma-separated Keras steps_per_execution"
@@ -233,7 +223,6 @@ def main() -> int:
     )  # fmt: skip
     args = parser.parse_args()
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
-    workers = [int(w) for w in args.workers.split(",")]
     per_call = [int(k) for k in args.steps_per_execution.split(",")]
 
     from idckit.data import IDCPatchDataset
@@ -260,7 +249,7 @@ def main() -> int:
                 for augment in args.augment.split(","):
                     for k in per_call:
                         rows = measure(
-                            dataset, precision, augment, args.images, batch_size, workers, k,
+                            dataset, precision, augment, args.images, batch_size, k,
                             args.repeats,
                         )  # fmt: skip
                         for row in rows:

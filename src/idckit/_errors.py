@@ -1,8 +1,12 @@
-"""One template for errors people can act on (see STYLE.md, "Errors people can act on").
+"""One template for errors people can act on, and the validators every package shares.
 
 Every message names the argument, states the rule, echoes what was received and, when there is
 one, adds the remedy: ``Invalid `threshold` for StreamingF1: expected a float in (0, 1).
-Received: threshold=1.``
+Received: threshold=1.`` (see STYLE.md, "Errors people can act on").
+
+The validators here are the ones more than one package needs (``data``, ``models``,
+``explain``, ``training``, ``cli``), with the limits they check, so that no package reaches
+into another's private modules for them. This module imports nothing but the standard library.
 """
 
 from __future__ import annotations
@@ -93,3 +97,29 @@ def check_fraction(name: str, owner: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) < 1:
         raise invalid_argument(name, owner, "a float in [0, 1)", value)
     return float(value)
+
+
+#: The largest context radius accepted (radius 3 is a 7x7 mosaic of patches).
+MAX_CONTEXT = 3
+#: Pixel value of a missing neighbour in a context mosaic: the white of a slide's background.
+FILL_VALUE = 255
+
+
+def check_context(value: Any, owner: str) -> int:
+    """Return ``value`` as a context radius (an int from 0 to :data:`MAX_CONTEXT`).
+
+    Examples
+    --------
+    >>> check_context(1, "KFoldTrainer")
+    1
+    >>> check_context(4, "KFoldTrainer")
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid `context` for KFoldTrainer: expected an int from 0 (no context) to 3. ...
+    """
+    valid = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not valid or not 0 <= int(value) <= MAX_CONTEXT:
+        raise invalid_argument(
+            "context", owner, f"an int from 0 (no context) to {MAX_CONTEXT}", value
+        )
+    return int(value)

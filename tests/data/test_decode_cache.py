@@ -15,7 +15,6 @@ import pytest
 import idckit.data._cache as cache_module
 import idckit.data._decode as decode_module
 from idckit.data import IDCPatchDataset, PatchError
-from idckit.data._dataset import cache_status
 
 
 def _open(root, cache_dir, **kwargs):
@@ -31,11 +30,11 @@ def _forbid_decoding(monkeypatch):
 
 def test_a_reopen_reuses_the_cache_without_decoding(hostile, cache_dir, monkeypatch):
     first = _open(hostile["root"], cache_dir)
-    assert cache_status(first)[1] is False
+    assert first.cache_status()[1] is False
     _forbid_decoding(monkeypatch)
     second = _open(hostile["root"], cache_dir)
-    path, reused = cache_status(second)
-    assert reused and path == cache_status(first)[0]
+    path, reused = second.cache_status()
+    assert reused and path == first.cache_status()[0]
     np.testing.assert_array_equal(second.images, first.images)
     np.testing.assert_array_equal(second.labels, first.labels)
     assert second.paths.tolist() == first.paths.tolist()
@@ -59,18 +58,18 @@ def test_a_changed_tree_invalidates_the_cache(hostile_copy, cache_dir, change):
     else:
         target.unlink()
     after = _open(root, cache_dir)
-    assert cache_status(after) == (cache_status(before)[0], False)
+    assert after.cache_status() == (before.cache_status()[0], False)
     expected_n = len(before) + {"touch": 0, "rewrite": 0, "add": 1, "remove": -1}[change]
     assert len(after) == expected_n
     if change == "rewrite":
         i = after.paths.tolist().index(str(target))
         assert (after.images[i] == 0).all()
-    assert cache_status(_open(root, cache_dir))[1] is True
+    assert _open(root, cache_dir).cache_status()[1] is True
 
 
 def test_cache_files_hold_no_pickle(hostile, cache_dir):
     ds = _open(hostile["root"], cache_dir)
-    entry = cache_status(ds)[0]
+    entry = ds.cache_status()[0]
     assert sorted(p.name for p in entry.iterdir()) == ["images.npy", "index.npz", "meta.json"]
     meta = json.loads((entry / "meta.json").read_text())
     assert meta["n_patches"] == len(ds) and len(meta["fingerprint"]) == 32
@@ -83,17 +82,17 @@ def test_cache_files_hold_no_pickle(hostile, cache_dir):
 def test_default_location_follows_the_environment(hostile, tmp_path, monkeypatch):
     monkeypatch.delenv("IDCKIT_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    entry = cache_status(IDCPatchDataset.from_directory(hostile["root"], progress=False))[0]
+    entry = IDCPatchDataset.from_directory(hostile["root"], progress=False).cache_status()[0]
     assert entry.parent == tmp_path / "xdg" / "idckit"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    entry = cache_status(IDCPatchDataset.from_directory(hostile["root"], progress=False))[0]
+    entry = IDCPatchDataset.from_directory(hostile["root"], progress=False).cache_status()[0]
     assert entry.parent == tmp_path / "home" / ".cache" / "idckit"
 
 
 def test_settings_get_their_own_entries(hostile, cache_dir):
-    a = cache_status(_open(hostile["root"], cache_dir))[0]
-    b = cache_status(_open(hostile["root"], cache_dir, pad_mode="resize"))[0]
+    a = _open(hostile["root"], cache_dir).cache_status()[0]
+    b = _open(hostile["root"], cache_dir, pad_mode="resize").cache_status()[0]
     assert a != b and a.parent == b.parent == cache_dir
 
 
@@ -101,7 +100,7 @@ def test_a_numpy_integer_patch_size_is_the_same_setting(hostile, cache_dir, monk
     first = _open(hostile["root"], cache_dir, patch_size=64)
     _forbid_decoding(monkeypatch)
     again = _open(hostile["root"], cache_dir, patch_size=np.int64(64))
-    assert cache_status(again)[0] == cache_status(first)[0]
+    assert again.cache_status()[0] == first.cache_status()[0]
     assert again.images.shape[1:] == (64, 64, 3) and len(again) == len(first) > 0
 
 
@@ -117,20 +116,20 @@ def test_a_tree_whose_patches_are_all_skipped_is_a_clear_error(hostile, cache_di
 
 
 def test_an_incomplete_entry_is_rebuilt(hostile, cache_dir):
-    entry = cache_status(_open(hostile["root"], cache_dir))[0]
+    entry = _open(hostile["root"], cache_dir).cache_status()[0]
     (entry / "meta.json").unlink()
-    assert cache_status(_open(hostile["root"], cache_dir))[1] is False
+    assert _open(hostile["root"], cache_dir).cache_status()[1] is False
     (entry / "index.npz").write_bytes(b"garbage")
-    assert cache_status(_open(hostile["root"], cache_dir))[1] is False
+    assert _open(hostile["root"], cache_dir).cache_status()[1] is False
 
 
 def test_pixels_deleted_after_opening_are_decoded_again_on_use(hostile, cache_dir):
     ds = _open(hostile["root"], cache_dir)
     expected = np.array(ds.images)
     ds = _open(hostile["root"], cache_dir)
-    (cache_status(ds)[0] / "images.npy").unlink()
+    (ds.cache_status()[0] / "images.npy").unlink()
     np.testing.assert_array_equal(ds.images, expected)
-    assert ds.build_cache(force=True) == cache_status(ds)[0]
+    assert ds.build_cache(force=True) == ds.cache_status()[0]
     np.testing.assert_array_equal(ds.images, expected)
 
 
@@ -160,7 +159,7 @@ def test_subsets_share_the_cache_and_pickle_without_pixels(hostile, cache_dir):
 
 
 def test_files_left_by_a_killed_build_are_removed(hostile, cache_dir):
-    entry = cache_status(_open(hostile["root"], cache_dir))[0]
+    entry = _open(hostile["root"], cache_dir).cache_status()[0]
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     stale = entry / f"{dead}-abc.tmp.npy"

@@ -88,6 +88,15 @@ def test_scan_tree_reads_sizes_from_headers_or_pixels(hostile, verify):
     assert report.n_patches == hostile["n_patches"] + (0 if verify else 1)
 
 
+@pytest.mark.parametrize("verify", [False, True])
+def test_scan_report_from_directory_is_the_scan_without_a_cache(hostile, tmp_path, verify):
+    report = ScanReport.from_directory(hostile["root"], verify=verify, n_jobs=2)
+    assert report == scan_tree(hostile["root"], pattern=DEFAULT_PATTERN, verify=verify)
+    assert report.n_patches == hostile["n_patches"] + (0 if verify else 1)
+    with pytest.raises(PatchError, match=r"thumbnail\.png': bad_name"):
+        ScanReport.from_directory(hostile["root"], on_error="raise")
+
+
 def test_on_error_raise_names_the_first_bad_file(hostile, cache_dir):
     with pytest.raises(PatchError, match=r"thumbnail\.png': bad_name") as info:
         _open(hostile, cache_dir, on_error="raise")

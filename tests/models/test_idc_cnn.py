@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from idckit.models import loss_for_model
+from idckit.models import loss_for_model, precision_policy
 from idckit.models._idc_cnn import build_idc_cnn
 
 pytestmark = pytest.mark.backend
@@ -26,9 +26,9 @@ def test_default_architecture():
     assert not model.compiled
 
 
-def test_width_depth_and_convs_per_block():
-    model = build_idc_cnn((32, 32, 3), 3, width=4, depth=3, convs_per_block=(1, 2, 3))
-    assert _filters(model) == [4, 8, 8, 16, 16, 16]
+def test_width_and_depth():
+    model = build_idc_cnn((32, 32, 3), 3, width=4, depth=3)
+    assert _filters(model) == [4, 8, 16]
     assert model.output_shape == (None, 3)
     assert "dropout" not in [layer.name for layer in build_idc_cnn(width=4, dropout=0).layers]
 
@@ -55,7 +55,8 @@ def test_rescaling_happens_inside_the_model(uint8_images):
 
 
 def test_mixed_bfloat16_keeps_a_float32_output_and_restores_the_policy():
-    model = build_idc_cnn(width=4, mixed_precision="mixed_bfloat16")
+    with precision_policy("mixed_bfloat16"):
+        model = build_idc_cnn(width=4)
     assert model.get_layer("block1_1_conv").compute_dtype == "bfloat16"
     assert model.layers[-1].compute_dtype == "float32"
     assert keras.config.dtype_policy().name == "float32"
@@ -70,11 +71,7 @@ def test_mixed_bfloat16_keeps_a_float32_output_and_restores_the_policy():
         ({"output": "sigmoid", "num_classes": 3}, r"one sigmoid unit"),
         ({"width": 0}, r"Invalid `width`.*positive int"),
         ({"depth": True}, r"Invalid `depth`.*positive int"),
-        ({"convs_per_block": (1, 2)}, r"Invalid `convs_per_block`.*4 positive ints"),
-        ({"convs_per_block": 0}, r"Invalid `convs_per_block`"),
         ({"dropout": 1.0}, r"Invalid `dropout`.*\[0, 1\)"),
-        ({"bn_momentum": 1.0}, r"Invalid `bn_momentum`.*\[0, 1\)"),
-        ({"bn_momentum": -0.1}, r"Invalid `bn_momentum`"),
     ],
 )
 def test_invalid_arguments(kwargs, message):
@@ -105,12 +102,12 @@ def test_save_and_reload_round_trip(tmp_path, uint8_images):
 
 
 def test_context_model_takes_mosaics_and_has_two_streams():
-    model = build_idc_cnn(width=4, context=1, context_width=2)
+    model = build_idc_cnn(width=4, context=1)
     assert model.input_shape == (None, 150, 150, 3)
     convs = {layer.name: layer.filters for layer in model.layers if "conv" in layer.name}
     assert [convs[f"block{i}_1_conv"] for i in (1, 2, 3, 4)] == [4, 8, 16, 32]
-    assert [convs[f"context_block{i}_1_conv"] for i in (1, 2, 3, 4)] == [2, 4, 8, 16]
-    assert model.get_layer("features").output.shape == (None, 32 + 16)
+    assert [convs[f"context_block{i}_1_conv"] for i in (1, 2, 3, 4)] == [8, 16, 32, 64]
+    assert model.get_layer("features").output.shape == (None, 32 + 64)
     assert build_idc_cnn(width=4, context=2).input_shape == (None, 250, 250, 3)
     with pytest.raises(ValueError, match="context"):
         build_idc_cnn(context=4)
@@ -136,9 +133,18 @@ def _bn_momenta(model):
     ]
 
 
-def test_bn_momentum_reaches_every_batch_norm_layer_and_survives_saving(tmp_path):
-    model = build_idc_cnn(width=4, context=1, context_width=2, bn_momentum=0.9)
-    assert _bn_momenta(model) == [0.9] * 8  # four blocks in each of the two streams
+def test_every_batch_norm_layer_keeps_keras_default_momentum_after_saving(tmp_path):
+    model = build_idc_cnn(width=4, context=1)
+    assert _bn_momenta(model) == [0.99] * 8  # four blocks in each of the two streams
     model.save(tmp_path / "m.keras")
-    assert _bn_momenta(keras.saving.load_model(tmp_path / "m.keras")) == [0.9] * 8
-    assert set(_bn_momenta(build_idc_cnn(width=4))) == {0.99}  # Keras's default
+    assert _bn_momenta(keras.saving.load_model(tmp_path / "m.keras")) == [0.99] * 8
+
+
+def test_the_cpu_recipes_model_is_pinned():
+    """The ``cpu`` recipe's model_kwargs plus its context: the 123k-parameter network."""
+    model = build_idc_cnn(width=16, depth=4, dropout=0.3, context=1)
+    assert model.count_params() == 123_434
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == 122_714
+    assert _filters(model) == [16, 8, 32, 16, 64, 32, 128, 64]  # the streams interleave
+    assert model.get_layer("dropout").rate == 0.3
+    assert build_idc_cnn().count_params() == 98_418  # the patch alone, every default

@@ -47,9 +47,12 @@ def test_unknown_policy_is_a_clear_error():
         pass
 
 
-@pytest.mark.parametrize(("flag", "compute"), [(True, "float16"), ("mixed_bfloat16", "bfloat16")])
-def test_builders_use_the_policy_and_keep_a_float32_output(flag, compute, uint8_images):
-    model = build_benchmark_cnn(mixed_precision=flag)
+@pytest.mark.parametrize(
+    ("policy", "compute"), [("mixed_float16", "float16"), ("mixed_bfloat16", "bfloat16")]
+)
+def test_builders_use_the_policy_and_keep_a_float32_output(policy, compute, uint8_images):
+    with precision_policy(policy):
+        model = build_benchmark_cnn()
     assert model.get_layer("conv").compute_dtype == compute
     assert model.get_layer("conv").variable_dtype == "float32"
     assert model.layers[-1].compute_dtype == "float32"
@@ -58,22 +61,20 @@ def test_builders_use_the_policy_and_keep_a_float32_output(flag, compute, uint8_
 
 def test_mixed_transfer_model_trains_a_step(separable_batch):
     x, y = separable_batch
-    model = build_transfer_model(
-        "mobilenet",
-        weights=None,
-        input_shape=(32, 32, 3),
-        freeze="all",
-        resize_to=40,
-        mixed_precision="mixed_bfloat16",
-    )
+    with precision_policy("mixed_bfloat16"):  # 20x20 is resized to MobileNet's minimum, 32
+        model = build_transfer_model(
+            "mobilenet", weights=None, input_shape=(20, 20, 3), freeze="all"
+        )
     assert model.get_layer("resize").compute_dtype == "bfloat16"
     assert model.get_layer("preprocessing").compute_dtype == "bfloat16"
+    assert model.layers[-1].compute_dtype == "float32"
     model.compile(optimizer="adam", loss=loss_for_model(model))
-    loss = model.train_on_batch(x[:4, :32, :32], y[:4])
+    loss = model.train_on_batch(x[:4, :20, :20], y[:4])
     assert np.isfinite(loss)
 
 
 def test_mixed_float16_compiles_with_loss_scaling():
-    model = build_benchmark_cnn(mixed_precision=True)
+    with precision_policy():  # "mixed_float16"
+        model = build_benchmark_cnn()
     model.compile(optimizer="adam", loss=loss_for_model(model))
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)

@@ -44,7 +44,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Build or reuse the cache of ``args.data_dir`` and print what it took."""
-    from idckit.data._dataset import IDCPatchDataset, cache_status
+    from idckit.data import IDCPatchDataset
 
     start = time.perf_counter()
     try:
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise CLIError(str(err)) from None
     seconds = time.perf_counter() - start
-    path, reused = cache_status(ds)
+    path, reused = ds.cache_status()
     summary = {
         "patches": len(ds),
         "seconds": round(seconds, 3),

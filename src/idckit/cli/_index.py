@@ -43,19 +43,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Index ``args.data_dir`` and print the report; 1 on a problem under ``--strict``."""
-    from idckit.data._decode import default_jobs
-    from idckit.data._records import DEFAULT_PATTERN, compile_pattern
-    from idckit.data._report import PatchError
-    from idckit.data._scan import scan_tree
+    from idckit.data import PatchError, ScanReport
 
     try:
-        report = scan_tree(
+        report = ScanReport.from_directory(
             args.data_dir,
-            pattern=compile_pattern(args.pattern or DEFAULT_PATTERN),
+            pattern=args.pattern,
             patch_size=args.patch_size,
             verify=args.verify,
             on_error="raise" if args.strict else "skip",
-            n_jobs=default_jobs(args.jobs),
+            n_jobs=args.jobs,
             progress=sys.stderr.isatty(),
         )
     except PatchError as err:

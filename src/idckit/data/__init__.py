@@ -1,7 +1,8 @@
 """Index, decode, cache and feed IDC patches; patient-level splits; EDA plots.
 
 Nothing here imports Keras or a deep-learning framework: :meth:`IDCPatchDataset.to_keras`
-imports Keras when it is called, so ``idckit index`` and ``idckit cache`` stay light.
+imports Keras when it is called, so ``idckit index`` and ``idckit cache`` stay light. Names are
+imported lazily (PEP 562), on first use.
 
 Examples
 --------
@@ -14,37 +15,38 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from idckit.data._augment import Augmentation
-from idckit.data._context import gather_mosaics, neighbour_indices
-from idckit.data._dataset import IDCPatchDataset
-from idckit.data._records import DEFAULT_PATTERN, PatchRecord
-from idckit.data._report import PatchError, ScanReport
-from idckit.data._splits import CRUZ_ROA_2014, named_patient_split, patient_train_test_split
+from idckit._lazy import load_export, public_dir
 
-if TYPE_CHECKING:  # pragma: no cover
-    from idckit.data._eda import plot_class_balance, plot_patch_grid
+if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
+    from idckit.data._augment import Augmentation as Augmentation
+    from idckit.data._context import gather_mosaics as gather_mosaics
+    from idckit.data._context import neighbour_indices as neighbour_indices
+    from idckit.data._dataset import IDCPatchDataset as IDCPatchDataset
+    from idckit.data._records import DEFAULT_PATTERN as DEFAULT_PATTERN
+    from idckit.data._records import PatchRecord as PatchRecord
+    from idckit.data._report import PatchError as PatchError
+    from idckit.data._report import ScanReport as ScanReport
+    from idckit.data._splits import CRUZ_ROA_2014 as CRUZ_ROA_2014
 
-__all__ = [  # noqa: RUF022 - plain sorted() order, as test_data_api checks (not isort-style)
-    "Augmentation",
-    "CRUZ_ROA_2014",
-    "DEFAULT_PATTERN",
-    "IDCPatchDataset",
-    "PatchError",
-    "PatchRecord",
-    "ScanReport",
-    "gather_mosaics",
-    "named_patient_split",
-    "neighbour_indices",
-    "patient_train_test_split",
-    "plot_class_balance",
-    "plot_patch_grid",
-]
+_EXPORTS = {
+    "Augmentation": "idckit.data._augment",
+    "CRUZ_ROA_2014": "idckit.data._splits",
+    "DEFAULT_PATTERN": "idckit.data._records",
+    "IDCPatchDataset": "idckit.data._dataset",
+    "PatchError": "idckit.data._report",
+    "PatchRecord": "idckit.data._records",
+    "ScanReport": "idckit.data._report",
+    "gather_mosaics": "idckit.data._context",
+    "neighbour_indices": "idckit.data._context",
+}
+
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    """Import the plotting functions (and with them matplotlib) on first use (PEP 562)."""
-    if name in ("plot_class_balance", "plot_patch_grid"):
-        from idckit.data import _eda
+    """Import a public name on first use (PEP 562)."""
+    return load_export(__name__, _EXPORTS, name)
 
-        return getattr(_eda, name)
-    raise AttributeError(f"module 'idckit.data' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return public_dir(globals(), __all__)

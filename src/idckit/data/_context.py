@@ -11,34 +11,11 @@ This module imports no deep-learning framework.
 from __future__ import annotations
 
 import math
-import numbers
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from idckit._errors import check_positive_int, invalid_argument
-
-#: The largest context radius accepted (radius 3 is a 7x7 mosaic of patches).
-MAX_CONTEXT = 3
-#: Pixel value of missing neighbours: the white of a slide's background.
-FILL_VALUE = 255
-
-
-def check_context(value: Any, owner: str) -> int:
-    """Return ``value`` as a context radius (an int from 0 to :data:`MAX_CONTEXT`).
-
-    Examples
-    --------
-    >>> check_context(1, "KFoldTrainer")
-    1
-    """
-    valid = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not valid or not 0 <= int(value) <= MAX_CONTEXT:
-        raise invalid_argument(
-            "context", owner, f"an int from 0 (no context) to {MAX_CONTEXT}", value
-        )
-    return int(value)
+from idckit._errors import FILL_VALUE, check_context, check_positive_int, invalid_argument
 
 
 def neighbour_indices(

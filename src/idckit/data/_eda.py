@@ -54,7 +54,7 @@ def plot_class_balance(
     >>> [ax.get_title() for ax in fig.axes]
     ['Class balance (4 patches)', 'IDC(+) fraction per patient (2 patients)']
     """
-    owner = "plot_class_balance"
+    owner = "IDCPatchDataset.plot_class_balance"
     label_array = _check_labels(labels, owner)
     names = _check_names(target_names, owner)
     groups = None if patients is None else np.asarray(patients)
@@ -112,7 +112,7 @@ def plot_patch_grid(
     >>> sum(len(ax.images) for ax in fig.axes)
     6
     """
-    owner = "plot_patch_grid"
+    owner = "IDCPatchDataset.plot_samples"
     label_array = _check_labels(labels, owner)
     names = _check_names(target_names, owner)
     n_per_class = check_positive_int("n_per_class", owner, n_per_class, "a positive int")

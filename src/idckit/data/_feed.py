@@ -16,7 +16,6 @@ import numpy.typing as npt
 from idckit._data_parallel import check_batch_size
 from idckit._errors import check_positive_int, invalid_argument
 from idckit.data._augment import Augmentation
-from idckit.data._augment import augment_batch as augment_batch  # re-exported (old home)
 from idckit.data._cache import PixelStore
 from idckit.data._context import gather_mosaics
 
@@ -43,11 +42,6 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
         :class:`~idckit.data.Augmentation` for colour/stain jitter too; ``False``: none.
     seed
         Seed for the order and the augmentation; the same seed gives the same batches.
-    workers
-        Threads that prepare batches ahead while the model trains (Keras's ``PyDataset``
-        ``workers``); 1 prepares each batch when it is needed.
-    **kwargs
-        ``use_multiprocessing``, ``max_queue_size`` of ``PyDataset``.
 
     Notes
     -----
@@ -79,13 +73,13 @@ class PatchFeed(keras.utils.PyDataset):  # type: ignore[misc]  # keras is untype
         shuffle: bool = True,
         augment: bool | Augmentation = False,
         seed: int | None = None,
-        workers: int = 1,
-        **kwargs: Any,
     ) -> None:
         owner = "IDCPatchDataset.to_keras"
         batch_size = check_positive_int("batch_size", owner, batch_size, "a positive int")
-        workers = check_positive_int("workers", owner, workers, "a positive int")
-        super().__init__(workers=workers, **kwargs)
+        # One worker, Keras's default: batches are gathered when they are asked for. Feed
+        # threads (``PyDataset(workers=2)``) made GPU training slower, not faster: they compete
+        # with the training loop for the interpreter lock (docs/benchmarks.rst, GPU training).
+        super().__init__()
         if len(rows) == 0:
             raise invalid_argument("dataset", "IDCPatchDataset.to_keras", "at least one patch", 0)
         self.store = store

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 #: Reasons a file is skipped, with what each means (the keys of ``ScanReport.skipped``).
 SKIP_REASONS: dict[str, str] = {
@@ -110,6 +112,49 @@ class ScanReport:
     ignored: int = 0
     symlink_loops: int = 0
     verified: bool = False
+
+    @classmethod
+    def from_directory(
+        cls,
+        root: str | os.PathLike[str],
+        *,
+        pattern: str | re.Pattern[str] | None = None,
+        patch_size: int = 50,
+        verify: bool = False,
+        on_error: Literal["skip", "raise"] = "skip",
+        n_jobs: int | None = None,
+        progress: bool = False,
+    ) -> ScanReport:
+        """Index a tree and check every patch's size, without decoding it into the cache.
+
+        What ``idckit index`` prints. Sizes come from the PNG headers, or from decoding every
+        patch when ``verify`` is True (which also finds corrupt files).
+
+        Parameters
+        ----------
+        root, pattern, patch_size, on_error, n_jobs, progress
+            As for :meth:`~idckit.data.IDCPatchDataset.from_directory`; ``pattern`` None is
+            :data:`~idckit.data.DEFAULT_PATTERN`.
+        verify
+            Decode every patch (with ``n_jobs`` threads) instead of reading its header.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from idckit.datasets import make_synthetic
+        >>> root = make_synthetic(tempfile.mkdtemp(), n_patients=3, patches_per_patient=20)
+        >>> ScanReport.from_directory(root).n_patches
+        60
+        """
+        from idckit.data._decode import default_jobs
+        from idckit.data._records import DEFAULT_PATTERN, compile_pattern
+        from idckit.data._scan import scan_tree
+
+        return scan_tree(
+            root, pattern=compile_pattern(DEFAULT_PATTERN if pattern is None else pattern),
+            patch_size=patch_size, verify=verify, on_error=on_error, n_jobs=default_jobs(n_jobs),
+            progress=progress,
+        )  # fmt: skip
 
     @property
     def n_skipped(self) -> int:

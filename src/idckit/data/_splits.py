@@ -1,5 +1,7 @@
 """Patient-level splits: a stratified patient-grouped train/test split and named splits.
 
+:meth:`IDCPatchDataset.train_test_split <idckit.data.IDCPatchDataset.train_test_split>` and
+:meth:`~idckit.data.IDCPatchDataset.named_split` are the public way to use them.
 Patches of one patient are strongly correlated (same slide, stain and tumour), so every split
 here keeps each patient's patches on one side.
 
@@ -25,6 +27,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from idckit._errors import invalid_argument
+
+_SPLIT_OWNER = "IDCPatchDataset.train_test_split"
 
 # The patient lists of [1], as published with the use-case-6 code of [2]
 # (github.com/choosehappy/public, "DL tutorial Code/6-idc/cases_{train,val,test}.txt"),
@@ -86,7 +90,7 @@ def named_patient_split(name: str) -> Mapping[str, tuple[str, ...]]:
     key = name.strip().lower().replace("_", "-") if isinstance(name, str) else name
     if key not in NAMED_SPLITS:
         known = ", ".join(repr(k) for k in NAMED_SPLITS)
-        raise invalid_argument("name", "named_patient_split", f"one of {known}", name)
+        raise invalid_argument("name", "IDCPatchDataset.named_split", f"one of {known}", name)
     return NAMED_SPLITS[key]
 
 
@@ -149,7 +153,7 @@ def patient_train_test_split(
 
 
 def _check_inputs(patients: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    owner = "patient_train_test_split"
+    owner = _SPLIT_OWNER
     groups = np.asarray(patients)
     label_array = np.asarray(labels)
     if groups.ndim != 1 or groups.size == 0:
@@ -171,7 +175,7 @@ def _check_inputs(patients: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, n
 
 def _n_test_patients(test_size: float | int, n_patients: int) -> int:
     """Turn ``test_size`` (fraction or count of patients) into a count in [1, n - 1]."""
-    owner = "patient_train_test_split"
+    owner = _SPLIT_OWNER
     if n_patients < 2:
         raise invalid_argument(
             "patients", owner, "at least 2 distinct patients to split", f"{n_patients} patient"
@@ -202,7 +206,7 @@ def _n_test_patients(test_size: float | int, n_patients: int) -> int:
 
 def _check_seed(seed: int) -> int:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise invalid_argument("seed", "patient_train_test_split", "a non-negative int", seed)
+        raise invalid_argument("seed", _SPLIT_OWNER, "a non-negative int", seed)
     return int(seed)
 
 

@@ -18,9 +18,13 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idckit._lazy import load_export, public_dir
+
+if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
+    from idckit.explain._occlusion import occlusion_map as occlusion_map
+    from idckit.explain._plot import plot_occlusion as plot_occlusion
 
 _EXPORTS = {
     "occlusion_map": "idckit.explain._occlusion",

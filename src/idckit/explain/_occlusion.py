@@ -14,8 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from idckit._errors import check_choice, check_positive_int, invalid_argument
-from idckit.data._context import FILL_VALUE
+from idckit._errors import FILL_VALUE, check_choice, check_positive_int, invalid_argument
 
 _OWNER = "occlusion_map"
 _BATCHES_PER_READ = 4  # batches of occluded images built (in memory) and predicted at a time

@@ -10,8 +10,7 @@ import numpy.typing as npt
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from idckit._errors import check_choice, invalid_argument
-from idckit.data._context import check_context
+from idckit._errors import check_choice, check_context, invalid_argument
 from idckit.explain._occlusion import check_images
 
 if TYPE_CHECKING:

@@ -19,9 +19,14 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idckit._lazy import load_export, public_dir
+
+if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
+    from idckit.inference._predict import predict_proba as predict_proba
+    from idckit.inference._smoothing import smooth_probabilities as smooth_probabilities
+    from idckit.inference._spatial import SpatialSmoothing as SpatialSmoothing
 
 _EXPORTS = {
     "SpatialSmoothing": "idckit.inference._spatial",

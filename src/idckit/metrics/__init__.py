@@ -1,7 +1,7 @@
 """Metrics: confusion/F1 arithmetic in NumPy, and :class:`StreamingF1` for Keras.
 
-The NumPy functions import no deep-learning framework. :class:`StreamingF1` is imported lazily
-(PEP 562): ``import idckit.metrics`` stays free of Keras until ``StreamingF1`` is first used, so
+The NumPy functions import no deep-learning framework. Names are imported lazily (PEP 562):
+``import idckit.metrics`` stays free of Keras until :class:`StreamingF1` is first used, so
 :mod:`idckit.reporting` can share the arithmetic without paying for TensorFlow.
 
 Examples
@@ -17,32 +17,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from idckit._lazy import load_export, public_dir
-from idckit.metrics._confusion import (
-    confusion_counts,
-    counts_from_confusion,
-    f1_from_confusion,
-    precision_from_confusion,
-    recall_from_confusion,
-)
 
-if TYPE_CHECKING:  # pragma: no cover - static import for type checkers and IDEs
-    from idckit.metrics._streaming_f1 import StreamingF1
+if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
+    from idckit.metrics._confusion import confusion_counts as confusion_counts
+    from idckit.metrics._confusion import counts_from_confusion as counts_from_confusion
+    from idckit.metrics._confusion import f1_from_confusion as f1_from_confusion
+    from idckit.metrics._confusion import precision_from_confusion as precision_from_confusion
+    from idckit.metrics._confusion import recall_from_confusion as recall_from_confusion
+    from idckit.metrics._streaming_f1 import StreamingF1 as StreamingF1
 
-__all__ = [
-    "StreamingF1",
-    "confusion_counts",
-    "counts_from_confusion",
-    "f1_from_confusion",
-    "precision_from_confusion",
-    "recall_from_confusion",
-]
+_EXPORTS = {
+    "StreamingF1": "idckit.metrics._streaming_f1",
+    "confusion_counts": "idckit.metrics._confusion",
+    "counts_from_confusion": "idckit.metrics._confusion",
+    "f1_from_confusion": "idckit.metrics._confusion",
+    "precision_from_confusion": "idckit.metrics._confusion",
+    "recall_from_confusion": "idckit.metrics._confusion",
+}
 
-_LAZY = {"StreamingF1": "idckit.metrics._streaming_f1"}
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
     """Import a public name on first use (PEP 562)."""
-    return load_export(__name__, _LAZY, name)
+    return load_export(__name__, _EXPORTS, name)
 
 
 def __dir__() -> list[str]:

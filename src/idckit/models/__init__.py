@@ -18,28 +18,52 @@ Examples
 
 from __future__ import annotations
 
-from idckit.models._benchmark import build_benchmark_cnn
-from idckit.models._dihedral import RandomDihedral
-from idckit.models._finetune import unfreeze_backbone
-from idckit.models._head import HeadConfig
-from idckit.models._idc_cnn import build_idc_cnn
-from idckit.models._losses import SparseCrossentropyWithLabelSmoothing, loss_for_model
-from idckit.models._precision import precision_policy
-from idckit.models._preprocessing import ImagePreprocessing
-from idckit.models._registry import BACKBONES, BackboneSpec
-from idckit.models._transfer import build_transfer_model
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "BACKBONES",
-    "BackboneSpec",
-    "HeadConfig",
-    "ImagePreprocessing",
-    "RandomDihedral",
-    "SparseCrossentropyWithLabelSmoothing",
-    "build_benchmark_cnn",
-    "build_idc_cnn",
-    "build_transfer_model",
-    "loss_for_model",
-    "precision_policy",
-    "unfreeze_backbone",
-]
+from idckit._lazy import load_export, public_dir
+
+# Importing idckit.models registers idckit's Keras objects (the layers and the loss) for
+# deserialisation, as promised above: training and saved-model loading rely on it.
+from idckit.models import _dihedral, _losses, _preprocessing  # noqa: F401 - registration
+
+if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
+    from idckit.models._benchmark import build_benchmark_cnn as build_benchmark_cnn
+    from idckit.models._dihedral import RandomDihedral as RandomDihedral
+    from idckit.models._finetune import unfreeze_backbone as unfreeze_backbone
+    from idckit.models._head import HeadConfig as HeadConfig
+    from idckit.models._idc_cnn import build_idc_cnn as build_idc_cnn
+    from idckit.models._losses import (
+        SparseCrossentropyWithLabelSmoothing as SparseCrossentropyWithLabelSmoothing,
+    )
+    from idckit.models._losses import loss_for_model as loss_for_model
+    from idckit.models._precision import precision_policy as precision_policy
+    from idckit.models._preprocessing import ImagePreprocessing as ImagePreprocessing
+    from idckit.models._registry import BACKBONES as BACKBONES
+    from idckit.models._registry import BackboneSpec as BackboneSpec
+    from idckit.models._transfer import build_transfer_model as build_transfer_model
+
+_EXPORTS = {
+    "BACKBONES": "idckit.models._registry",
+    "BackboneSpec": "idckit.models._registry",
+    "HeadConfig": "idckit.models._head",
+    "ImagePreprocessing": "idckit.models._preprocessing",
+    "RandomDihedral": "idckit.models._dihedral",
+    "SparseCrossentropyWithLabelSmoothing": "idckit.models._losses",
+    "build_benchmark_cnn": "idckit.models._benchmark",
+    "build_idc_cnn": "idckit.models._idc_cnn",
+    "build_transfer_model": "idckit.models._transfer",
+    "loss_for_model": "idckit.models._losses",
+    "precision_policy": "idckit.models._precision",
+    "unfreeze_backbone": "idckit.models._finetune",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (PEP 562)."""
+    return load_export(__name__, _EXPORTS, name)
+
+
+def __dir__() -> list[str]:
+    return public_dir(globals(), __all__)

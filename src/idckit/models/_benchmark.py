@@ -9,7 +9,6 @@ import keras
 from idckit._errors import check_positive_int, invalid_argument
 from idckit.models._head import OutputActivation, check_output, output_layer
 from idckit.models._inputs import check_input_shape, image_input
-from idckit.models._precision import policy_scope
 from idckit.models._preprocessing import ImagePreprocessing
 
 _OWNER = "build_benchmark_cnn"
@@ -20,32 +19,33 @@ def build_benchmark_cnn(
     num_classes: int = 2,
     *,
     filters: int = 32,
-    kernel_size: int = 3,
     output: OutputActivation = "softmax",
-    mixed_precision: bool | str = False,
     name: str = "benchmark_cnn",
 ) -> keras.Model:
-    """Build the benchmark CNN: rescale to [0, 1], Conv2D (relu), Flatten, Dense output.
+    """Build the benchmark CNN: rescale to [0, 1], Conv2D 3x3 (relu), Flatten, Dense output.
 
     The model takes ``uint8`` or float 0-255 RGB images and rescales them itself (an
     :class:`ImagePreprocessing` layer in mode ``"unit"``). It is returned uncompiled; compile
-    it with :func:`loss_for_model`.
+    it with :func:`loss_for_model`. To build it under mixed precision, call it inside
+    :func:`precision_policy`.
 
     Parameters
     ----------
     input_shape
-        ``(height, width, 3)``.
+        ``(height, width, 3)``. Every idckit builder takes it, so that one trainer can build
+        any of them for its data.
     num_classes
-        Number of classes (2: IDC(-), IDC(+)).
-    filters, kernel_size
-        The convolution's filter count and square kernel side.
+        Number of classes (2: IDC(-), IDC(+)). Every idckit builder takes it; it sets the
+        units of a softmax output.
+    filters
+        The convolution's filter count (the capstone's 32). Fewer make a faster stand-in model
+        for smoke tests and examples: ``filters=2`` is what idckit's own tests train.
     output
         ``"softmax"`` (``num_classes`` units) or ``"sigmoid"`` (one unit, ``num_classes=2``).
-    mixed_precision
-        ``False``, ``True`` (``"mixed_float16"``) or ``"mixed_bfloat16"``: build under that
-        policy (see :func:`precision_policy`); the output layer stays float32.
+        Every idckit builder takes it, so that :func:`loss_for_model` can derive the loss
+        from the one place the activation is declared.
     name
-        The model's name.
+        The model's name (Keras's own argument, as in ``keras.applications``).
 
     Returns
     -------
@@ -62,15 +62,13 @@ def build_benchmark_cnn(
     shape = check_input_shape(input_shape, _OWNER)
     check_output(num_classes, output, _OWNER)
     filters = check_positive_int("filters", _OWNER, filters, "a positive int")
-    kernel_size = check_positive_int("kernel_size", _OWNER, kernel_size, "a positive int")
-    if kernel_size > min(shape[:2]):
+    if min(shape[:2]) < 3:
         raise invalid_argument(
-            "kernel_size", _OWNER, f"at most the input's side {min(shape[:2])}", kernel_size
+            "input_shape", _OWNER, "sides of at least 3 (the 3x3 convolution)", input_shape
         )
-    with policy_scope(mixed_precision, _OWNER):
-        inputs = image_input(shape)
-        x = ImagePreprocessing("unit", name="preprocessing")(inputs)
-        x = keras.layers.Conv2D(filters, kernel_size, activation="relu", name="conv")(x)
-        x = keras.layers.Flatten(name="flatten")(x)
-        outputs = output_layer(num_classes, output)(x)
-        return keras.Model(inputs, outputs, name=name)
+    inputs = image_input(shape)
+    x = ImagePreprocessing("unit", name="preprocessing")(inputs)
+    x = keras.layers.Conv2D(filters, 3, activation="relu", name="conv")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    outputs = output_layer(num_classes, output)(x)
+    return keras.Model(inputs, outputs, name=name)

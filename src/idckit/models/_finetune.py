@@ -24,27 +24,24 @@ def find_backbone(model: keras.Model, owner: str = _OWNER) -> keras.Model:
     return nested[0]
 
 
-def unfreeze_backbone(
-    model: keras.Model, n_layers: int | None = None, *, keep_batch_norm_frozen: bool = True
-) -> keras.Model:
+def unfreeze_backbone(model: keras.Model, n_layers: int | None = None) -> keras.Model:
     """Make the backbone's top ``n_layers`` (or all) trainable, for a fine-tuning stage.
 
     The usual recipe: train the head with a frozen backbone, then unfreeze the top of the
     backbone and train again with a low learning rate. Trainability is read when a model is
     compiled, so **compile the model again** after calling this (``model.compile(...)``); the
-    weights are kept.
+    weights are kept. The backbone's BatchNormalization layers stay frozen: a frozen
+    BatchNormalization layer also runs in inference mode (Keras 3), so its ImageNet
+    statistics are not overwritten by small fine-tuning batches (the standard advice).
 
     Parameters
     ----------
     model
         A model from :func:`build_transfer_model` (or one reloaded from disk).
     n_layers
-        Unfreeze the last ``n_layers`` of ``backbone.layers`` and freeze the rest; ``None``
-        unfreezes the whole backbone.
-    keep_batch_norm_frozen
-        Keep the backbone's BatchNormalization layers frozen. A frozen BatchNormalization
-        layer also runs in inference mode (Keras 3), so its ImageNet statistics are not
-        overwritten by small fine-tuning batches: the standard advice.
+        Unfreeze the last ``n_layers`` of ``backbone.layers`` (BatchNormalization layers
+        excepted) and freeze the rest; ``None`` unfreezes the whole backbone. No recipe
+        fine-tunes; this is the second stage of the two-stage fine-tuning in the models guide.
 
     Returns
     -------
@@ -70,7 +67,7 @@ def unfreeze_backbone(
     backbone.trainable = True
     for index, layer in enumerate(backbone.layers):
         frozen = index < total - n_layers
-        if keep_batch_norm_frozen and isinstance(layer, keras.layers.BatchNormalization):
+        if isinstance(layer, keras.layers.BatchNormalization):
             frozen = True
         layer.trainable = not frozen
     return model

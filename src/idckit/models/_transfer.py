@@ -12,7 +12,6 @@ from idckit._errors import invalid_argument
 from idckit.models._head import HeadConfig, OutputActivation, apply_head, check_output
 from idckit.models._head import output_layer as _output_layer
 from idckit.models._inputs import check_input_shape, image_input, is_int
-from idckit.models._precision import policy_scope
 from idckit.models._preprocessing import ImagePreprocessing
 from idckit.models._registry import BackboneSpec, resolve_backbone
 
@@ -20,7 +19,6 @@ _OWNER = "build_transfer_model"
 
 Weights = Literal["imagenet"] | str | os.PathLike[str] | None
 Freeze = int | Literal["all"] | None
-ResizeTo = int | tuple[int, int] | Literal["auto"] | None
 
 
 def build_transfer_model(
@@ -31,9 +29,7 @@ def build_transfer_model(
     num_classes: int = 2,
     output: OutputActivation = "softmax",
     freeze: Freeze = 6,
-    resize_to: ResizeTo = "auto",
     head: HeadConfig | None = None,
-    mixed_precision: bool | str = False,
     name: str | None = None,
 ) -> keras.Model:
     """Build a transfer-learning classifier on a ``keras.applications`` backbone.
@@ -41,7 +37,14 @@ def build_transfer_model(
     The model is ``input -> [Resizing] -> ImagePreprocessing -> backbone -> head -> output``:
     it takes ``uint8`` or float 0-255 RGB images, upsamples them inside the model when the
     backbone needs a larger input, and applies the backbone's own normalisation as a layer.
-    It is returned uncompiled; compile it with :func:`loss_for_model`.
+    It is returned uncompiled; compile it with :func:`loss_for_model`. To build it under mixed
+    precision, call it inside :func:`precision_policy`.
+
+    The images are resized only when they must be: with ``weights="imagenet"`` to the smallest
+    size the ImageNet weights require that is at least the input (MobileNet 128, MobileNetV2
+    96, NASNetMobile 224, NASNetLarge 331; none for VGG, ResNet, DenseNet, EfficientNet...),
+    otherwise up to the backbone's minimum side when the input is smaller (Xception 71,
+    Inception 75, most others 32). See :data:`BACKBONES`.
 
     Parameters
     ----------
@@ -54,30 +57,24 @@ def build_transfer_model(
         the path of a weights file of the same backbone built with ``include_top=False`` at
         the same backbone input size (e.g. written by ``backbone.save_weights(...)``).
     input_shape
-        ``(height, width, 3)`` of the images the model takes.
+        ``(height, width, 3)`` of the images the model takes. Every idckit builder takes it,
+        so that one trainer can build any of them for its data.
     num_classes
-        Number of classes (2: IDC(-), IDC(+)).
+        Number of classes (2: IDC(-), IDC(+)). Every idckit builder takes it; it sets the
+        units of a softmax output.
     output
         ``"softmax"`` (``num_classes`` units) or ``"sigmoid"`` (one unit, ``num_classes=2``).
+        Every idckit builder takes it, so that :func:`loss_for_model` can derive the loss
+        from the one place the activation is declared.
     freeze
         An int ``N`` freezes ``backbone.layers[:N]`` (its InputLayer counts, as in the
         capstone's ``for layer in base.layers[:6]``); ``"all"`` freezes the whole backbone;
         ``None`` or 0 freezes nothing. The head is always trainable.
-    resize_to
-        Side(s) the images are resized to before the backbone: an int, ``(height, width)``,
-        ``None`` (no resizing) or ``"auto"``: with ``weights="imagenet"`` the smallest size the
-        ImageNet weights require that is at least the input (MobileNet 128, MobileNetV2 96,
-        NASNetMobile 224, NASNetLarge 331; none for VGG, ResNet, DenseNet, EfficientNet...),
-        otherwise only up to the backbone's minimum side when the input is smaller (Xception 71,
-        Inception 75). Sizes the backbone rejects raise an error.
     head
         The layers between backbone and output; default :class:`HeadConfig` ``()`` (the
         capstone's two Dense(64) blocks with BatchNormalization, L2 0.01 and Dropout 0.5).
-    mixed_precision
-        ``False``, ``True`` (``"mixed_float16"``) or ``"mixed_bfloat16"``: build under that
-        policy (see :func:`precision_policy`); the output layer stays float32.
     name
-        The model's name; default ``"idc_<backbone>"``.
+        The model's name (Keras's own argument); default ``"idc_<backbone>"``.
 
     Returns
     -------
@@ -104,23 +101,22 @@ def build_transfer_model(
     shape = check_input_shape(input_shape, _OWNER)
     check_output(num_classes, output, _OWNER)
     weights = _check_weights(weights)
-    target = _backbone_size(shape[:2], spec, weights, resize_to)
+    target = _backbone_size(shape[:2], spec, weights)
     _check_freeze_type(freeze)
     head = HeadConfig() if head is None else head
     if not isinstance(head, HeadConfig):
         raise invalid_argument("head", _OWNER, "a HeadConfig or None", head)
-    with policy_scope(mixed_precision, _OWNER):
-        inputs = image_input(shape)
-        x = inputs
-        if target != shape[:2]:
-            x = keras.layers.Resizing(*target, interpolation="bilinear", name="resize")(x)
-        x = ImagePreprocessing(spec.preprocessing, name="preprocessing")(x)
-        constructor = getattr(keras.applications, spec.constructor)
-        base = constructor(include_top=False, weights=weights, input_shape=(*target, 3))
-        _freeze(base, freeze)
-        x = apply_head(base(x), head)
-        outputs = _output_layer(num_classes, output)(x)
-        return keras.Model(inputs, outputs, name=name or f"idc_{key}")
+    inputs = image_input(shape)
+    x = inputs
+    if target != shape[:2]:
+        x = keras.layers.Resizing(*target, interpolation="bilinear", name="resize")(x)
+    x = ImagePreprocessing(spec.preprocessing, name="preprocessing")(x)
+    constructor = getattr(keras.applications, spec.constructor)
+    base = constructor(include_top=False, weights=weights, input_shape=(*target, 3))
+    _freeze(base, freeze)
+    x = apply_head(base(x), head)
+    outputs = _output_layer(num_classes, output)(x)
+    return keras.Model(inputs, outputs, name=name or f"idc_{key}")
 
 
 def _check_weights(weights: Weights) -> str | None:
@@ -138,47 +134,14 @@ def _check_weights(weights: Weights) -> str | None:
 
 
 def _backbone_size(
-    size: tuple[int, int], spec: BackboneSpec, weights: str | None, resize_to: ResizeTo
+    size: tuple[int, int], spec: BackboneSpec, weights: str | None
 ) -> tuple[int, int]:
-    """Return the (height, width) the backbone sees, checked against its spec."""
-    needs_imagenet_size = weights == "imagenet" and bool(spec.imagenet_sizes)
-    if resize_to == "auto":
-        if needs_imagenet_size:
-            side = min((s for s in spec.imagenet_sizes if s >= max(size)), default=None)
-            side = max(spec.imagenet_sizes) if side is None else side
-            return side, side
-        return max(size[0], spec.min_size), max(size[1], spec.min_size)
-    target = size if resize_to is None else _parse_resize(resize_to)
-    if min(target) < spec.min_size:
-        raise invalid_argument(
-            "resize_to",
-            _OWNER,
-            f"{spec.constructor} to see at least {spec.min_size}x{spec.min_size} pixels, "
-            f"got {target[0]}x{target[1]}",
-            resize_to,
-            f"Pass resize_to='auto' or resize_to={spec.min_size}.",
-        )
-    if needs_imagenet_size and (target[0] != target[1] or target[0] not in spec.imagenet_sizes):
-        raise invalid_argument(
-            "resize_to",
-            _OWNER,
-            f"a square side in {spec.imagenet_sizes}: {spec.constructor}'s ImageNet weights "
-            f"need one, got {target[0]}x{target[1]}",
-            resize_to,
-            "Pass resize_to='auto', or weights=None to train from scratch.",
-        )
-    return target
-
-
-def _parse_resize(resize_to: int | tuple[int, int]) -> tuple[int, int]:
-    sides = (resize_to, resize_to) if is_int(resize_to) else resize_to
-    if not (isinstance(sides, (tuple, list)) and len(sides) == 2) or not all(
-        is_int(s) and s > 0 for s in sides
-    ):
-        raise invalid_argument(
-            "resize_to", _OWNER, "'auto', None, a positive int or (height, width)", resize_to
-        )
-    return int(sides[0]), int(sides[1])
+    """Return the (height, width) the backbone sees: what its weights need, else ``size``."""
+    if weights == "imagenet" and spec.imagenet_sizes:
+        side = min((s for s in spec.imagenet_sizes if s >= max(size)), default=None)
+        side = max(spec.imagenet_sizes) if side is None else side
+        return side, side
+    return max(size[0], spec.min_size), max(size[1], spec.min_size)
 
 
 def _check_freeze_type(freeze: Freeze) -> None:

@@ -1,7 +1,7 @@
 """Reporting: classification report, curves and threshold choice (no deep-learning framework).
 
 Nothing here imports Keras: the confusion and F1 arithmetic is shared with
-:class:`idckit.metrics.StreamingF1` through the NumPy module :mod:`idckit.metrics._confusion`.
+:class:`idckit.metrics.StreamingF1` through the NumPy functions of :mod:`idckit.metrics`.
 
 Examples
 --------
@@ -15,18 +15,36 @@ Examples
 
 from __future__ import annotations
 
-from idckit.reporting._curves import plot_learning_curves
-from idckit.reporting._patient_map import plot_patient_map
-from idckit.reporting._plots import plot_confusion_matrix, plot_precision_recall, plot_roc
-from idckit.reporting._report import ClassificationReport
-from idckit.reporting._threshold import choose_threshold
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "ClassificationReport",
-    "choose_threshold",
-    "plot_confusion_matrix",
-    "plot_learning_curves",
-    "plot_patient_map",
-    "plot_precision_recall",
-    "plot_roc",
-]
+from idckit._lazy import load_export, public_dir
+
+if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
+    from idckit.reporting._curves import plot_learning_curves as plot_learning_curves
+    from idckit.reporting._patient_map import plot_patient_map as plot_patient_map
+    from idckit.reporting._plots import plot_confusion_matrix as plot_confusion_matrix
+    from idckit.reporting._plots import plot_precision_recall as plot_precision_recall
+    from idckit.reporting._plots import plot_roc as plot_roc
+    from idckit.reporting._report import ClassificationReport as ClassificationReport
+    from idckit.reporting._threshold import choose_threshold as choose_threshold
+
+_EXPORTS = {
+    "ClassificationReport": "idckit.reporting._report",
+    "choose_threshold": "idckit.reporting._threshold",
+    "plot_confusion_matrix": "idckit.reporting._plots",
+    "plot_learning_curves": "idckit.reporting._curves",
+    "plot_patient_map": "idckit.reporting._patient_map",
+    "plot_precision_recall": "idckit.reporting._plots",
+    "plot_roc": "idckit.reporting._plots",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (PEP 562)."""
+    return load_export(__name__, _EXPORTS, name)
+
+
+def __dir__() -> list[str]:
+    return public_dir(globals(), __all__)

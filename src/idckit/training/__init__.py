@@ -26,9 +26,23 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idckit._lazy import load_export, public_dir
+
+if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
+    from idckit.training._config import TrainingConfig as TrainingConfig
+    from idckit.training._grid import GridSearchResult as GridSearchResult
+    from idckit.training._grid import grid_search as grid_search
+    from idckit.training._kfold import KFoldTrainer as KFoldTrainer
+    from idckit.training._predictions import Predictions as Predictions
+    from idckit.training._recipes import RECIPES as RECIPES
+    from idckit.training._recipes import Recipe as Recipe
+    from idckit.training._recipes import get_recipe as get_recipe
+    from idckit.training._recipes import model_builder as model_builder
+    from idckit.training._results import CrossValidationResult as CrossValidationResult
+    from idckit.training._results import FoldResult as FoldResult
+    from idckit.training._run import Run as Run
 
 _EXPORTS = {
     "CrossValidationResult": "idckit.training._results",
