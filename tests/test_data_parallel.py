@@ -151,10 +151,11 @@ def test_predictions_pad_for_the_devices_and_drop_the_copies(devices, tta):
 
 def test_kfold_trainer_refuses_a_batch_size_that_does_not_split_before_writing(devices, tmp_path):
     from idckit.models import build_benchmark_cnn
-    from idckit.training import KFoldTrainer
+    from idckit.training import KFoldTrainer, TrainingConfig
 
     devices(4)
-    trainer = KFoldTrainer(build_benchmark_cnn, n_splits=2, batch_size=6, out_dir=tmp_path / "run")
+    config = TrainingConfig(n_splits=2, batch_size=6)
+    trainer = KFoldTrainer(build_benchmark_cnn, config, out_dir=tmp_path / "run")
     with pytest.raises(ValueError, match="multiple of 4"):
         trainer.fit(_indexed(20))
     assert not (tmp_path / "run").exists()
@@ -166,7 +167,7 @@ import jax, keras, numpy as np
 keras.distribution.set_distribution(keras.distribution.DataParallel())
 from idckit.data import IDCPatchDataset
 from idckit.inference import predict_proba
-from idckit.training import KFoldTrainer, model_builder
+from idckit.training import KFoldTrainer, TrainingConfig, model_builder
 
 root, out = sys.argv[1:3]
 models = []
@@ -175,7 +176,8 @@ def build():
     return models[-1]
 
 dataset = IDCPatchDataset.from_directory(root, progress=False)
-trainer = KFoldTrainer(build, n_splits=2, epochs=1, batch_size=16, out_dir=out, verbose=0)
+config = TrainingConfig(n_splits=2, epochs=1, batch_size=16)
+trainer = KFoldTrainer(build, config, out_dir=out, verbose=0)
 result = trainer.fit(dataset)
 images = dataset.load_images(np.arange(7))
 sharded = predict_proba(models[0], images, batch_size=4)

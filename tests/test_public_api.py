@@ -29,3 +29,14 @@ def test_import_idckit_does_not_import_a_deep_learning_framework():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_training_api_is_exported_where_the_docs_say():
+    import idckit.training as training
+
+    top = {"CrossValidationResult", "FoldResult", "GridSearchResult", "KFoldTrainer",
+           "Predictions", "Recipe", "Run", "TrainingConfig", "get_recipe"}  # fmt: skip
+    assert top <= set(idckit.__all__)
+    assert set(training.__all__) == top | {"RECIPES", "grid_search", "model_builder"}
+    for name in top:
+        assert getattr(idckit, name) is getattr(training, name)

@@ -11,17 +11,30 @@ import pytest
 
 from idckit.cli._main import CLIError, build_parser, main
 from idckit.cli._train import recipe_from_args
+from idckit.training import get_recipe
 
 
 def _args(*argv):
     return build_parser().parse_args(["train", "data", "--out", "run", *argv])
 
 
+def _error(capsys, *argv):
+    """The one line ``idckit train`` prints for bad flags (exit 2, before reading any data)."""
+    capsys.readouterr()
+    assert main(["train", "no-such-data", "--out", "no-such-run", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("idckit train: error: ")
+    return err.strip()
+
+
 def test_defaults_follow_the_cpu_recipe():
     recipe = recipe_from_args(_args())
     assert recipe.name == "cpu" and recipe.model == "idc_cnn"
-    assert (recipe.lr_schedule, recipe.threshold_objective) == ("warmup_cosine", 0.5)
-    assert (recipe.smoothing.alpha, recipe.tta) == (0.7, False)
+    config = recipe.config
+    assert (config.lr_schedule, config.threshold_objective) == ("warmup_cosine", 0.5)
+    assert (config.smoothing.alpha, config.tta) == (0.7, False)
+    assert recipe == get_recipe("cpu")  # no flag, no change (the seed included)
 
 
 def test_help_lists_the_recipes_descriptions(capsys):
@@ -34,9 +47,10 @@ def test_help_lists_the_recipes_descriptions(capsys):
 def test_explicit_flags_override_the_recipe():
     recipe = recipe_from_args(_args("--recipe", "seed", "--folds", "3", "--epochs", "2",
                                     "--batch-size", "8"))  # fmt: skip
-    assert (recipe.n_splits, recipe.epochs, recipe.batch_size) == (3, 2, 8)
+    assert (recipe.config.n_splits, recipe.config.epochs, recipe.config.batch_size) == (3, 2, 8)
     assert recipe.model == "vgg19" and recipe.model_kwargs["freeze"] == 6
-    assert recipe.optimizer["class_name"] == "SGD"
+    assert recipe.config.optimizer["class_name"] == "SGD"
+    assert recipe_from_args(_args("--seed", "7")).config.seed == 7
 
 
 def test_another_model_drops_the_recipes_model_arguments():
@@ -61,51 +75,67 @@ def test_weights_path_must_exist_and_apply_to_a_backbone(tmp_path):
         recipe_from_args(_args("--model", "benchmark", "--weights", "none"))
 
 
-def test_bad_counts_are_one_line_errors():
-    with pytest.raises(CLIError, match="--folds must be >= 2; got 1"):
-        recipe_from_args(_args("--folds", "1"))
-    with pytest.raises(CLIError, match="--epochs must be >= 1; got 0"):
-        recipe_from_args(_args("--epochs", "0"))
+def test_bad_counts_are_one_line_errors(capsys):
+    assert _error(capsys, "--folds", "1") == (
+        "idckit train: error: Invalid `n_splits` for TrainingConfig: expected an integer >= 2. "
+        "Received: n_splits=1."
+    )
+    assert _error(capsys, "--epochs", "0") == (
+        "idckit train: error: Invalid `epochs` for TrainingConfig: expected an integer >= 1. "
+        "Received: epochs=0."
+    )
+    assert _error(capsys, "--batch-size", "0").endswith(
+        "Invalid `batch_size` for TrainingConfig: expected an integer >= 1. "
+        "Received: batch_size=0."
+    )
+    with pytest.raises(ValueError, match=r"Invalid `epochs` for TrainingConfig"):
+        recipe_from_args(_args("--epochs", "0"))  # the library's error, made one line by main
 
 
 def test_tta_and_smoothing_default_to_the_recipe_and_flags_override_it():
     from idckit.inference import SpatialSmoothing
 
-    recipe = recipe_from_args(_args("--recipe", "seed"))
-    assert recipe.tta is False and recipe.smoothing is None
-    recipe = recipe_from_args(_args("--recipe", "seed", "--tta", "--smooth", "0.6"))
-    assert recipe.tta is True and recipe.smoothing == SpatialSmoothing(alpha=0.6, radius=1)
-    recipe = recipe_from_args(_args("--smooth", "0.5", "--smooth-radius", "2", "--no-tta"))
-    assert recipe.tta is False and recipe.smoothing == SpatialSmoothing(alpha=0.5, radius=2)
+    config = recipe_from_args(_args("--recipe", "seed")).config
+    assert config.tta is False and config.smoothing is None
+    config = recipe_from_args(_args("--recipe", "seed", "--tta", "--smooth", "0.6")).config
+    assert config.tta is True and config.smoothing == SpatialSmoothing(alpha=0.6, radius=1)
+    config = recipe_from_args(_args("--smooth", "0.5", "--smooth-radius", "2", "--no-tta")).config
+    assert config.tta is False and config.smoothing == SpatialSmoothing(alpha=0.5, radius=2)
 
 
-def test_label_smoothing_defaults_to_the_recipe_and_the_flag_overrides_it():
+def test_label_smoothing_defaults_to_the_recipe_and_the_flag_overrides_it(capsys):
     from idckit.training import RECIPES
 
-    assert recipe_from_args(_args()).label_smoothing == RECIPES["cpu"].label_smoothing
-    assert recipe_from_args(_args("--label-smoothing", "0.15")).label_smoothing == 0.15
-    assert recipe_from_args(_args("--label-smoothing", "0")).label_smoothing == 0.0
-    with pytest.raises(
-        CLIError, match=r"--label-smoothing must be in \[0, 1\) \(0: off\); got 1.0"
-    ):
-        recipe_from_args(_args("--label-smoothing", "1"))
+    def label_smoothing(*argv):
+        return recipe_from_args(_args(*argv)).config.label_smoothing
 
-
-def test_optimisation_flags_override_the_recipe():
-    from idckit.training import RECIPES
-
-    cpu = RECIPES["cpu"]
-    assert recipe_from_args(_args()).optimizer == cpu.optimizer
-    recipe = recipe_from_args(
-        _args("--learning-rate", "5e-4", "--lr-schedule", "cosine", "--class-weight", "none")
+    assert label_smoothing() == RECIPES["cpu"].config.label_smoothing
+    assert label_smoothing("--label-smoothing", "0.15") == 0.15
+    assert label_smoothing("--label-smoothing", "0") == 0.0
+    assert _error(capsys, "--label-smoothing", "1").endswith(
+        "Invalid `label_smoothing` for TrainingConfig: expected a float in [0, 1). "
+        "Received: label_smoothing=1.0."
     )
-    assert recipe.optimizer["class_name"] == cpu.optimizer["class_name"]
-    assert recipe.optimizer["config"] == {**cpu.optimizer["config"], "learning_rate": 5e-4}
-    assert (recipe.lr_schedule, recipe.class_weight) == ("cosine", None)
-    seed = recipe_from_args(_args("--recipe", "seed", "--class-weight", "balanced"))
+
+
+def test_optimisation_flags_override_the_recipe(capsys):
+    from idckit.training import RECIPES
+
+    cpu = RECIPES["cpu"].config
+    assert recipe_from_args(_args()).config.optimizer == cpu.optimizer
+    config = recipe_from_args(
+        _args("--learning-rate", "5e-4", "--lr-schedule", "cosine", "--class-weight", "none")
+    ).config
+    assert config.optimizer["class_name"] == cpu.optimizer["class_name"]
+    assert config.optimizer["config"] == {**cpu.optimizer["config"], "learning_rate": 5e-4}
+    assert config.learning_rate == 5e-4
+    assert (config.lr_schedule, config.class_weight) == ("cosine", None)
+    seed = recipe_from_args(_args("--recipe", "seed", "--class-weight", "balanced")).config
     assert seed.class_weight == "balanced" and seed.optimizer["config"]["momentum"] == 0.2
-    with pytest.raises(CLIError, match=r"--learning-rate must be > 0; got 0\.0"):
-        recipe_from_args(_args("--learning-rate", "0"))
+    assert _error(capsys, "--learning-rate", "0").endswith(
+        "Invalid `learning_rate` for TrainingConfig: expected a float > 0. "
+        "Received: learning_rate=0.0."
+    )
 
 
 def test_bad_schedule_and_class_weight_are_rejected_by_the_parser(capsys):
@@ -115,21 +145,25 @@ def test_bad_schedule_and_class_weight_are_rejected_by_the_parser(capsys):
         assert "invalid choice" in capsys.readouterr().err
 
 
-def test_smooth_zero_turns_smoothing_off_and_bad_values_are_one_line_errors(monkeypatch):
+def test_smooth_zero_turns_smoothing_off_and_bad_values_are_one_line_errors(monkeypatch, capsys):
     from idckit.cli import _train
     from idckit.training import RECIPES
 
     smoothed = RECIPES["seed"].replace(smoothing={"alpha": 0.7, "radius": 2})
     monkeypatch.setattr(_train, "get_recipe", lambda name: smoothed)
-    assert recipe_from_args(_args("--smooth", "0")).smoothing is None
-    assert recipe_from_args(_args("--smooth-radius", "1")).smoothing.alpha == 0.7
-    with pytest.raises(CLIError, match=r"--smooth must be in \[0, 1\] \(0: off\); got 1.5"):
-        recipe_from_args(_args("--smooth", "1.5"))
-    with pytest.raises(CLIError, match="--smooth-radius must be >= 1; got 0"):
-        recipe_from_args(_args("--smooth", "0.5", "--smooth-radius", "0"))
+    assert recipe_from_args(_args("--smooth", "0")).config.smoothing is None
+    kept = recipe_from_args(_args("--smooth-radius", "1")).config.smoothing
+    assert (kept.alpha, kept.radius) == (0.7, 1)
+    assert _error(capsys, "--smooth", "1.5").endswith(
+        "Invalid `alpha` for SpatialSmoothing: expected a float in [0, 1]. Received: alpha=1.5."
+    )
+    assert _error(capsys, "--smooth", "0.5", "--smooth-radius", "0").endswith(
+        "Invalid `radius` for SpatialSmoothing: expected an integer >= 1. Received: radius=0."
+    )
     monkeypatch.setattr(_train, "get_recipe", lambda name: RECIPES["seed"])
     with pytest.raises(CLIError, match="--smooth-radius needs --smooth ALPHA"):
         recipe_from_args(_args("--smooth-radius", "2"))
+    assert "--smooth-radius needs --smooth ALPHA" in _error(capsys, "--smooth-radius", "2")
 
 
 def test_unknown_model_and_recipe_are_rejected_by_the_parser(capsys):
@@ -187,6 +221,7 @@ def test_train_writes_a_finished_run_and_evaluates_the_test_data(trained):
     # the cpu recipe's training settings, with --model/--folds/--epochs/--batch-size over them
     assert config["model"] == {"name": "benchmark", "kwargs": {}}
     assert (config["n_splits"], config["epochs"], config["batch_size"]) == (2, 1, 16)
+    assert config["seed"] == 4 and config["context"] == 0
     assert config["lr_schedule"] == "warmup_cosine"
     assert config["optimizer"]["class_name"] == "AdamW" and config["threshold_objective"] == 0.5
     assert json.loads((base / "run" / "report.json").read_text())["threshold"] == 0.5
@@ -260,11 +295,11 @@ def test_predict_writes_the_documented_columns(trained, capsys):
     assert f"wrote {len(rows)} predictions (3 patients)" in capsys.readouterr().out
     # the run's stored TTA and smoothing settings were used
     from idckit.data import IDCPatchDataset
-    from idckit.training import KFoldTrainer
+    from idckit.training import Run
 
-    trainer = KFoldTrainer.from_run_dir(base / "run")
+    run = Run.load(base / "run")
     test = IDCPatchDataset.from_directory(base / "test", cache_dir=base / "cache", progress=False)
-    expected = trainer.predict(test).prob_idc
+    expected = run.predictions(test).prob_idc
     np.testing.assert_allclose([float(r["prob_idc"]) for r in rows], expected, atol=1e-9)
 
 
@@ -274,14 +309,20 @@ def test_evaluate_an_unfinished_run_is_one_line(tmp_path, capsys):
     assert "expected a finished run directory" in err and err.count("\n") == 1
 
 
-def test_context_flag_overrides_the_recipe_and_needs_the_idc_cnn():
-    assert recipe_from_args(_args("--context", "2")).context == 2
-    assert recipe_from_args(_args("--context", "0")).context == 0
-    assert recipe_from_args(_args("--model", "benchmark")).context == 0  # dropped with the model
-    with pytest.raises(CLIError, match="--context"):
-        recipe_from_args(_args("--model", "benchmark", "--context", "1"))
-    with pytest.raises(CLIError, match="--context"):
-        recipe_from_args(_args("--context", "4"))
+def test_context_flag_overrides_the_recipe_and_needs_the_idc_cnn(capsys):
+    assert recipe_from_args(_args("--context", "2")).config.context == 2
+    assert recipe_from_args(_args("--context", "0")).config.context == 0
+    plain = recipe_from_args(_args("--model", "benchmark"))
+    assert plain.config.context == 0  # dropped with the model
+    assert "context" not in plain.builder_kwargs()
+    assert _error(capsys, "--model", "benchmark", "--context", "1").endswith(
+        "Invalid `context` for Recipe: expected 0 unless model='idc_cnn' (the model that takes "
+        "mosaics). Received: context=1."
+    )
+    assert _error(capsys, "--context", "4").endswith(
+        "Invalid `context` for TrainingConfig: expected an int from 0 (no context) to 3. "
+        "Received: context=4."
+    )
 
 
 @pytest.mark.slow

@@ -72,43 +72,48 @@ def test_recipes_accept_and_record_an_augmentation():
     from idckit.training import KFoldTrainer, get_recipe
 
     recipe = get_recipe("cpu").replace(augment=COLOUR)
-    assert json.loads(json.dumps(recipe.to_dict()))["augment"] == COLOUR.to_dict()
-    assert KFoldTrainer.from_recipe(recipe).augment == COLOUR
-    assert get_recipe("cpu").to_dict()["augment"] is True
-    with pytest.raises(ValueError, match=r"Invalid `augment` for Recipe"):
+    assert json.loads(json.dumps(recipe.to_dict()))["config"]["augment"] == COLOUR.to_dict()
+    assert KFoldTrainer.from_recipe(recipe).config.augment == COLOUR
+    assert get_recipe("cpu").to_dict()["config"]["augment"] is True
+    with pytest.raises(ValueError, match=r"Invalid `augment` for TrainingConfig"):
         get_recipe("cpu").replace(augment="flips")
 
 
 def test_trainer_validates_augment_and_records_equal_settings_equally():
-    from idckit.training import KFoldTrainer
+    from idckit.training import KFoldTrainer, TrainingConfig, model_builder
 
     ds = _dataset()
-    assert KFoldTrainer(augment=True).augment is True
-    assert KFoldTrainer(augment=COLOUR.to_dict()).augment == COLOUR
-    assert KFoldTrainer(augment=True).config(ds)["augment"] is True
-    assert KFoldTrainer(augment=Augmentation()).config(ds)["augment"] is True
-    assert KFoldTrainer(augment=COLOUR).config(ds)["augment"] == COLOUR.to_dict()
-    with pytest.raises(ValueError, match=r"Invalid `augment` for KFoldTrainer"):
-        KFoldTrainer(augment="flips")
+
+    def stored(augment):
+        trainer = KFoldTrainer(model_builder("benchmark"), TrainingConfig(augment=augment))
+        return trainer.run_config(ds)["augment"]
+
+    assert TrainingConfig(augment=True).augment is True
+    assert TrainingConfig(augment=COLOUR.to_dict()).augment == COLOUR
+    assert stored(True) is True
+    assert stored(Augmentation()) is True
+    assert stored(COLOUR) == COLOUR.to_dict()
+    with pytest.raises(ValueError, match=r"Invalid `augment` for TrainingConfig"):
+        TrainingConfig(augment="flips")
 
 
 @pytest.mark.slow  # one tiny 2-fold, 1-epoch run (a few seconds on 2 cores)
 def test_config_json_records_the_augmentation_and_resume_refuses_another(tmp_path):
-    from idckit.training import KFoldTrainer, model_builder
+    from idckit.training import KFoldTrainer, Run, TrainingConfig, model_builder
 
     ds = _dataset(24)
+    config = TrainingConfig(n_splits=2, epochs=1, batch_size=8, augment=COLOUR)
     trainer = KFoldTrainer(
-        model_builder("benchmark", filters=2), n_splits=2, epochs=1, batch_size=8,
-        augment=COLOUR, out_dir=tmp_path / "run", verbose=0,
-    )  # fmt: skip
+        model_builder("benchmark", filters=2), config, out_dir=tmp_path / "run", verbose=0
+    )
     trainer.fit(ds)
     stored = json.loads((tmp_path / "run" / "config.json").read_text())
     assert stored["augment"] == COLOUR.to_dict()
-    assert KFoldTrainer.from_run_dir(tmp_path / "run").augment == COLOUR
+    assert Run.load(tmp_path / "run").config.augment == COLOUR
     trainer.clone(resume=True).fit(ds)  # same settings: resumes (nothing left to train)
     with pytest.raises(ValueError, match=r"augment\.hed: stored 0\.05, now 0\.1"):
-        trainer.clone(resume=True, augment=Augmentation(hed=0.1)).fit(ds)
+        trainer.clone(resume=True, config=config.replace(augment=Augmentation(hed=0.1))).fit(ds)
     with pytest.raises(
         ValueError, match=r"augment: stored 'absent', now True; augment\.brightness: stored 10\.0"
     ):
-        trainer.clone(resume=True, augment=True).fit(ds)
+        trainer.clone(resume=True, config=config.replace(augment=True)).fit(ds)

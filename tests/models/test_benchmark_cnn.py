@@ -38,9 +38,9 @@ def test_rescaling_happens_inside_the_model(uint8_images):
 
 
 def test_options():
-    model = build_benchmark_cnn((64, 48, 3), num_classes=3, filters=8, kernel_size=5, name="b")
+    model = build_benchmark_cnn((64, 48, 3), num_classes=3, filters=8, name="b")
     assert model.output_shape == (None, 3)
-    assert model.get_layer("conv").kernel.shape == (5, 5, 3, 8)
+    assert model.get_layer("conv").kernel.shape == (3, 3, 3, 8)
     assert model.name == "b"
 
 
@@ -51,8 +51,7 @@ def test_options():
         ({"num_classes": 0}, r"Invalid `num_classes`.*Received: num_classes=0"),
         ({"output": "sigmoid", "num_classes": 4}, r"one sigmoid unit"),
         ({"filters": 0}, r"Invalid `filters`.*positive int"),
-        ({"kernel_size": 2.5}, r"Invalid `kernel_size`.*positive int"),
-        ({"kernel_size": 60}, r"at most the input's side 50"),
+        ({"input_shape": (50, 2, 3)}, r"Invalid `input_shape`.*sides of at least 3"),
     ],
 )
 def test_invalid_arguments(kwargs, message):

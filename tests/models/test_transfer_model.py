@@ -138,12 +138,18 @@ def test_imagenet_reaches_keras_applications_with_a_sound_size(
         assert model.get_layer("resize").get_config()["height"] == expected
 
 
-def test_explicit_resize_and_no_resize(record_constructor):
+def test_resizing_follows_the_weights_and_the_backbones_minimum(record_constructor):
     calls = record_constructor("MobileNet")
-    build_transfer_model("mobilenet", weights="imagenet", resize_to=224)
-    build_transfer_model("mobilenet", weights=None, resize_to=None)
-    build_transfer_model("mobilenet", weights=None, resize_to=(64, 96))
-    assert [c["input_shape"] for c in calls] == [(224, 224, 3), (50, 50, 3), (64, 96, 3)]
+    build_transfer_model("mobilenet", weights="imagenet", input_shape=(150, 150, 3))
+    build_transfer_model("mobilenet", weights="imagenet", input_shape=(300, 300, 3))
+    build_transfer_model("mobilenet", weights=None)
+    build_transfer_model("mobilenet", weights=None, input_shape=(20, 40, 3))
+    assert [c["input_shape"] for c in calls] == [
+        (160, 160, 3),  # the smallest ImageNet size at least as large as the input
+        (224, 224, 3),  # the largest when none is
+        (50, 50, 3),  # no ImageNet weights: the input as it is
+        (32, 40, 3),  # ... raised to the backbone's minimum side
+    ]
 
 
 @pytest.mark.parametrize(
@@ -159,35 +165,13 @@ def test_explicit_resize_and_no_resize(record_constructor):
         ({"weights": None, "freeze": -1}, r"Invalid `freeze`.*int >= 0, 'all' or None"),
         ({"weights": None, "freeze": True}, r"Invalid `freeze`"),
         ({"weights": None, "freeze": 20}, r"at most the backbone's 19 layers"),
-        ({"weights": None, "resize_to": 0}, r"Invalid `resize_to`.*positive int"),
-        ({"weights": None, "resize_to": (1, 2, 3)}, r"Invalid `resize_to`"),
-        (
-            {"weights": None, "input_shape": (20, 20, 3), "resize_to": None},
-            r"VGG16 to see at least 32x32 pixels, got 20x20.*resize_to='auto'",
-        ),
         ({"weights": None, "head": {"units": (8,)}}, r"Invalid `head`.*HeadConfig"),
-        ({"weights": None, "mixed_precision": "float64"}, r"Invalid `mixed_precision`"),
     ],
 )
 def test_invalid_arguments_are_clear_errors(kwargs, message):
     kwargs = {"backbone": "vgg16", **kwargs}
     with pytest.raises(ValueError, match=message):
         build_transfer_model(**kwargs)
-
-
-@pytest.mark.parametrize(
-    ("backbone", "resize_to", "message"),
-    [
-        ("nasnet", None, r"side in \(224,\).*got 50x50.*resize_to='auto'"),
-        ("nasnet", 331, r"NASNetMobile's ImageNet weights need one, got 331x331"),
-        ("nasnetlarge", 224, r"NASNetLarge's ImageNet weights need one, got 224x224"),
-        ("mobilenet", (128, 160), r"side in \(128, 160, 192, 224\).*got 128x160"),
-    ],
-)
-def test_imagenet_sizes_are_enforced(backbone, resize_to, message):
-    skip_where_unsupported(backbone)
-    with pytest.raises(ValueError, match=message):
-        build_transfer_model(backbone, weights="imagenet", resize_to=resize_to)
 
 
 def test_nasnet_mobile_is_refused_clearly_on_torch():

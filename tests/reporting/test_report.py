@@ -15,6 +15,8 @@ from sklearn.metrics import (
     balanced_accuracy_score,
     classification_report,
     confusion_matrix,
+    f1_score,
+    precision_score,
     recall_score,
     roc_auc_score,
 )
@@ -215,3 +217,39 @@ def test_reporting_never_imports_keras():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@settings(max_examples=60, deadline=None)
+@given(predictions(form="probability"))
+def test_summary_equals_sklearn(case):
+    y_true, prob, threshold, _ = case
+    predicted = (prob >= threshold).astype(int)
+    summary = ClassificationReport.from_predictions(y_true, prob, threshold=threshold).summary()
+    kw = {"labels": [0, 1], "zero_division": 0}
+    expected = {
+        "f1_pos": f1_score(y_true, predicted, **kw),
+        "f1_macro": f1_score(y_true, predicted, average="macro", **kw),
+        "f1_weighted": f1_score(y_true, predicted, average="weighted", **kw),
+        "precision_pos": precision_score(y_true, predicted, **kw),
+        "recall_pos": recall_score(y_true, predicted, **kw),
+        "accuracy": float(np.mean(predicted == y_true)),
+    }
+    for name, value in expected.items():
+        assert summary[name] == pytest.approx(value, abs=1e-12), name
+    assert (
+        summary["confusion_matrix"] == confusion_matrix(y_true, predicted, labels=[0, 1]).tolist()
+    )
+    assert summary["threshold"] == threshold and json.loads(json.dumps(summary)).keys() == {
+        *expected, "balanced_accuracy", "roc_auc", "confusion_matrix", "threshold"
+    }  # fmt: skip
+    if len(set(y_true)) == 2:
+        assert summary["balanced_accuracy"] == pytest.approx(
+            balanced_accuracy_score(y_true, predicted)
+        )
+        assert summary["roc_auc"] == pytest.approx(roc_auc_score(y_true, prob))
+
+
+def test_summary_of_hard_labels_has_no_roc_auc():
+    summary = ClassificationReport.from_predictions([0, 1, 1, 0], [0, 1, 0, 0]).summary()
+    assert np.isnan(summary["roc_auc"]) and summary["recall_pos"] == 0.5
+    assert summary["confusion_matrix"] == [[2, 0], [1, 1]]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
 
-from idckit.training import RECIPES, KFoldTrainer
+from idckit.training import RECIPES, KFoldTrainer, Run
 from idckit.training._fold import _load_checkpoint
 
 pytestmark = pytest.mark.slow  # one 2-fold, 2-epoch run of a small idc_cnn (~10 s on 2 cores)
@@ -17,10 +17,10 @@ BATCH = 4  # enough steps (~50 per fold) for a warm-up of a few steps
 def run(tiny_dataset, tmp_path_factory):
     # the recipe as it is, smaller: a narrower CNN, fewer folds and epochs, smaller batches
     recipe = RECIPES["cpu"].replace(
-        model_kwargs={"width": 4, "depth": 2}, n_splits=2, epochs=2, batch_size=BATCH
+        model_kwargs={"width": 4, "depth": 2}, n_splits=2, epochs=2, batch_size=BATCH, seed=3
     )
     out = tmp_path_factory.mktemp("cpu") / "run"
-    trainer = KFoldTrainer.from_recipe(recipe, out_dir=out, seed=3, verbose=0)
+    trainer = KFoldTrainer.from_recipe(recipe, out_dir=out, verbose=0)
     return trainer, trainer.fit(tiny_dataset)
 
 
@@ -45,11 +45,13 @@ def test_each_fold_trained_with_the_warmup_cosine_schedule(run):
 
 def test_evaluate_and_predict_use_the_fixed_threshold(run, tiny_dataset):
     trainer, _ = run
-    reloaded = KFoldTrainer.from_run_dir(trainer.out_dir)
-    assert reloaded.threshold == 0.5 and reloaded.smoothing == RECIPES["cpu"].smoothing
-    assert reloaded.context == RECIPES["cpu"].context == 1
-    prob = reloaded.predict(tiny_dataset).prob_idc
-    np.testing.assert_allclose(prob, trainer.predict(tiny_dataset).prob_idc, atol=1e-9)
+    reloaded = Run.load(trainer.out_dir)
+    cpu = RECIPES["cpu"].config
+    assert reloaded.threshold == 0.5 and reloaded.config.smoothing == cpu.smoothing
+    assert reloaded.config.context == cpu.context == 1
+    prob = reloaded.predictions(tiny_dataset).prob_idc
+    np.testing.assert_allclose(prob, trainer.run_.predictions(tiny_dataset).prob_idc, atol=1e-9)
     report = reloaded.evaluate(tiny_dataset)
     expected = confusion_matrix(tiny_dataset.labels, (prob >= 0.5).astype(int), labels=[0, 1])
     np.testing.assert_array_equal(report.confusion_matrix, expected)
+    np.testing.assert_array_equal(reloaded.predict(tiny_dataset), (prob >= 0.5).astype(int))

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from idckit.training import FoldResult, KFoldTrainer, Predictions, model_builder
+from idckit.training import (
+    FoldResult,
+    KFoldTrainer,
+    Predictions,
+    Run,
+    TrainingConfig,
+    model_builder,
+)
 from idckit.training._outputs import finish_run, load_result
 from idckit.training._run_dir import RunDir
 
@@ -41,40 +48,44 @@ def test_a_fixed_threshold_is_the_runs_threshold_and_scores_the_oof(tmp_path, fi
     assert loaded.threshold == fixed and loaded.threshold_objective == fixed
 
 
-def test_from_run_dir_keeps_the_fixed_threshold(tmp_path, tiny_dataset):
-    trainer = KFoldTrainer(model_builder("benchmark"), threshold_objective=0.5, out_dir=tmp_path)
+def test_run_load_keeps_the_fixed_threshold(tmp_path, tiny_dataset):
+    config = TrainingConfig(threshold_objective=0.5)
+    trainer = KFoldTrainer(model_builder("benchmark"), config, out_dir=tmp_path)
     run = RunDir(tmp_path)
-    run.write_config(trainer.config(tiny_dataset))
+    run.write_config(trainer.run_config(tiny_dataset))
     finish_run(run, _fold_files(run, np.random.default_rng(3)), 0.5, 0.9, lambda line: None)
-    reloaded = KFoldTrainer.from_run_dir(tmp_path)
-    assert reloaded.threshold == 0.5 and reloaded.threshold_objective == 0.5
+    reloaded = Run.load(tmp_path)
+    assert reloaded.threshold == 0.5 and reloaded.config.threshold_objective == 0.5
 
 
 def test_the_fixed_threshold_is_recorded_and_a_resume_with_another_is_refused(
     tmp_path, tiny_dataset
 ):
-    trainer = KFoldTrainer(model_builder("benchmark"), threshold_objective=0.5, out_dir=tmp_path)
-    config = trainer.config(tiny_dataset)
-    assert config["threshold_objective"] == 0.5
+    config = TrainingConfig(threshold_objective=0.5)
+    trainer = KFoldTrainer(model_builder("benchmark"), config, out_dir=tmp_path)
+    stored = trainer.run_config(tiny_dataset)
+    assert stored["threshold_objective"] == 0.5
     run = RunDir(tmp_path)
-    run.write_config(config)
+    run.write_config(stored)
     run.write_splits([(("a",), ("b",)), (("b",), ("a",))])
-    with pytest.raises(ValueError, match=r"threshold_objective: stored 0\.5, now 0\.6"):
-        trainer.clone(resume=True, threshold_objective=0.6).fit(tiny_dataset)
-    with pytest.raises(ValueError, match=r"threshold_objective: stored 0\.5, now 'f1'"):
-        trainer.clone(resume=True, threshold_objective="f1").fit(tiny_dataset)
+    run.fold_dir(1).mkdir()
+    (run.fold_dir(1) / "state.json").write_text("{}")  # an epoch finished: a run to resume
+    for objective, match in ((0.6, r"stored 0\.5, now 0\.6"), ("f1", r"stored 0\.5, now 'f1'")):
+        changed = trainer.clone(resume=True, config=config.replace(threshold_objective=objective))
+        with pytest.raises(ValueError, match=r"threshold_objective: " + match):
+            changed.fit(tiny_dataset)
 
 
 @pytest.mark.parametrize(
     "value", [0, 1, 1.5, -0.1, math.nan, True, "0.5", "fixed", None, np.float64(1.0)]
 )
 def test_bad_threshold_objectives_are_refused(value):
-    with pytest.raises(ValueError, match=r"Invalid `threshold_objective` for KFoldTrainer: "
+    with pytest.raises(ValueError, match=r"Invalid `threshold_objective` for TrainingConfig: "
                        r"expected one of 'f1', 'youden', 'min_recall', or a fixed threshold "
                        r"in \(0, 1\)"):  # fmt: skip
-        KFoldTrainer(model_builder("benchmark"), threshold_objective=value)
+        TrainingConfig(threshold_objective=value)
 
 
 def test_numpy_thresholds_become_plain_floats():
-    trainer = KFoldTrainer(model_builder("benchmark"), threshold_objective=np.float32(0.25))
-    assert trainer.threshold_objective == 0.25 and type(trainer.threshold_objective) is float
+    config = TrainingConfig(threshold_objective=np.float32(0.25))
+    assert config.threshold_objective == 0.25 and type(config.threshold_objective) is float

@@ -120,15 +120,15 @@ def test_warmup_is_five_percent_of_the_steps_from_a_tenth_of_the_rate():
 
 @pytest.mark.parametrize(("name", "warmup_steps"), [("cosine", None), ("warmup_cosine", 4)])
 def test_the_trainer_compiles_each_fold_with_the_named_schedule(name, warmup_steps):
-    from idckit.training import model_builder
-    from idckit.training._fold import FitSettings, _new_model
+    from idckit.training import TrainingConfig, model_builder
+    from idckit.training._fold import FoldSetup, _new_model
 
-    settings = FitSettings(
-        build_model=model_builder("benchmark", filters=2), epochs=4, batch_size=8,
-        optimizer={"class_name": "AdamW", "config": {"learning_rate": 2e-3}}, lr_schedule=name,
-        class_weight=None, augment=False, callbacks=None, patience=None, seed=0, strategy=None,
-        verbose=0, stream=None,
+    config = TrainingConfig(
+        epochs=4, batch_size=8, lr_schedule=name, class_weight=None, augment=False,
+        optimizer={"class_name": "AdamW", "config": {"learning_rate": 2e-3}}, patience=None,
+        seed=0,
     )  # fmt: skip
+    settings = FoldSetup(model_builder("benchmark", filters=2), config)
     config = _schedule(_new_model(settings, steps_per_epoch=20).optimizer).get_config()
     assert config["warmup_target"] == (None if warmup_steps is None else pytest.approx(2e-3))
     assert config["warmup_steps"] == (warmup_steps or 0)

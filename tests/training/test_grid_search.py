@@ -2,18 +2,25 @@ import json
 
 import pytest
 
-from idckit.training import GridSearchResult, KFoldTrainer, model_builder
+from idckit.training import (
+    GridSearchResult,
+    KFoldTrainer,
+    TrainingConfig,
+    grid_search,
+    model_builder,
+)
 
 
 @pytest.fixture(scope="module")
 def searched(tiny_dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("grid")
-    trainer = KFoldTrainer(
-        model_builder("benchmark", filters=4), n_splits=2, epochs=1, batch_size=16,
-        out_dir=out, verbose=0,
-    )  # fmt: skip
+    config = TrainingConfig(n_splits=2, epochs=1, batch_size=16)
+    trainer = KFoldTrainer(model_builder("benchmark", filters=4), config, out_dir=out, verbose=0)
+    params = trainer.get_params()
     grid = [{"batch_size": [32]}, {"model__filters": [2], "class_weight": [None]}]
-    return trainer.grid_search(tiny_dataset, grid), out
+    result = grid_search(trainer, tiny_dataset, grid)
+    assert trainer.get_params() == params and not hasattr(trainer, "result_")  # left as it was
+    return result, out
 
 
 @pytest.mark.slow
@@ -60,10 +67,16 @@ def test_ties_share_the_best_rank():
     assert isinstance(GridSearchResult(tuple(rows)).to_table(), str)
 
 
-def test_unknown_grid_keys_are_refused(tiny_dataset):
-    trainer = KFoldTrainer(model_builder("benchmark"), n_splits=2, epochs=1, verbose=0)
-    with pytest.raises(ValueError, match=r"Invalid `param_grid`.*model__<builder argument>"):
-        trainer.grid_search(tiny_dataset, {"learning_rate": [0.1]})
+@pytest.mark.parametrize("grid", [{"learning_rate": [0.1]}, [{"epochs": [1]}, {"folds": [2]}]])
+def test_unknown_grid_keys_are_refused_listing_the_settings(tiny_dataset, tmp_path, grid):
+    config = TrainingConfig(n_splits=2, epochs=1)
+    trainer = KFoldTrainer(model_builder("benchmark"), config, out_dir=tmp_path, verbose=0)
+    names = r", ".join(TrainingConfig.names())
+    with pytest.raises(ValueError, match=r"Invalid `param_grid` for grid_search: expected keys "
+                       rf"among the TrainingConfig settings \({names}\), or model__<builder "
+                       r"argument>\. Received: param_grid='(learning_rate|folds)'"):  # fmt: skip
+        grid_search(trainer, tiny_dataset, grid)
+    assert list(tmp_path.iterdir()) == []  # refused before training anything
 
 
 @pytest.mark.slow

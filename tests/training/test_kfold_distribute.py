@@ -17,7 +17,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 
 from idckit.data import IDCPatchDataset
-from idckit.training import KFoldTrainer, model_builder
+from idckit.training import KFoldTrainer, TrainingConfig, model_builder
 
 root, cache, out = sys.argv[1:4]
 seen = {}
@@ -29,8 +29,8 @@ def build():
     return model
 
 dataset = IDCPatchDataset.from_directory(root, cache_dir=cache, progress=False)
-result = KFoldTrainer(build, n_splits=2, epochs=1, batch_size=16, out_dir=out,
-                      strategy=strategy, verbose=0).fit(dataset)
+config = TrainingConfig(n_splits=2, epochs=1, batch_size=16)
+result = KFoldTrainer(build, config, out_dir=out, strategy=strategy, verbose=0).fit(dataset)
 model = seen.pop("model")
 seen["replicas"] = strategy.num_replicas_in_sync
 seen["weights"] = type(model.trainable_variables[0].value).__name__

@@ -8,7 +8,7 @@ from sklearn.metrics import f1_score
 
 from idckit.inference import SpatialSmoothing, smooth_probabilities
 from idckit.reporting import choose_threshold
-from idckit.training import KFoldTrainer, Predictions, model_builder
+from idckit.training import KFoldTrainer, Predictions, Run, TrainingConfig, model_builder
 
 SMOOTHING = SpatialSmoothing(alpha=0.5, radius=1)
 pytestmark = pytest.mark.slow  # one shared 2-fold, 1-epoch run (~8 s on 2 cores)
@@ -17,10 +17,10 @@ pytestmark = pytest.mark.slow  # one shared 2-fold, 1-epoch run (~8 s on 2 cores
 @pytest.fixture(scope="module")
 def run(tiny_dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("post") / "run"
-    trainer = KFoldTrainer(
-        model_builder("benchmark", filters=2), n_splits=2, epochs=1, batch_size=16, seed=5,
-        out_dir=out, tta=True, smoothing=SMOOTHING, verbose=0,
-    )  # fmt: skip
+    config = TrainingConfig(
+        n_splits=2, epochs=1, batch_size=16, seed=5, tta=True, smoothing=SMOOTHING
+    )
+    trainer = KFoldTrainer(model_builder("benchmark", filters=2), config, out_dir=out, verbose=0)
     return trainer, trainer.fit(tiny_dataset)
 
 
@@ -44,7 +44,7 @@ def test_config_records_tta_and_smoothing(run):
 
 def test_fold_predictions_and_metrics_are_post_processed(run, tiny_dataset, square_symmetries):
     trainer, result = run
-    for fold, model in zip(result.folds, trainer.fold_models(), strict=True):
+    for fold, model in zip(result.folds, trainer.run_.fold_models(), strict=True):
         val = tiny_dataset.subset(list(fold.val_patients))
         stored = Predictions.from_csv(result.run_dir / f"fold_{fold.fold}" / "val_predictions.csv")
         expected = _expected([model], val, square_symmetries)
@@ -62,31 +62,48 @@ def test_threshold_is_chosen_on_post_processed_oof_predictions(run):
 def test_predict_and_evaluate_use_tta_and_smooth_the_ensemble(
     run, tiny_dataset, square_symmetries
 ):
-    trainer, _ = run
-    expected = _expected(trainer.fold_models(), tiny_dataset, square_symmetries)
-    np.testing.assert_allclose(trainer.predict(tiny_dataset).prob_idc, expected, atol=1e-6)
-    raw = _expected(trainer.fold_models(), tiny_dataset, square_symmetries, smooth=False)
+    fitted = run[0].run_
+    expected = _expected(fitted.fold_models(), tiny_dataset, square_symmetries)
+    np.testing.assert_allclose(fitted.predictions(tiny_dataset).prob_idc, expected, atol=1e-6)
+    np.testing.assert_allclose(fitted.predict_proba(tiny_dataset), expected, atol=1e-6)
+    raw = _expected(fitted.fold_models(), tiny_dataset, square_symmetries, smooth=False)
     assert np.abs(raw - expected).max() > 1e-3  # the synthetic patches do have neighbours
-    report = trainer.evaluate(tiny_dataset)
+    report = fitted.evaluate(tiny_dataset)
     assert report.confusion_matrix.sum() == len(tiny_dataset)
     # smoothing never mixes patients: predicting some patients alone changes nothing
     some = tiny_dataset.subset(tiny_dataset.patient_ids[:3])
     rows = np.isin(tiny_dataset.patients, tiny_dataset.patient_ids[:3])
-    np.testing.assert_allclose(trainer.predict(some).prob_idc, expected[rows], atol=1e-6)
+    np.testing.assert_allclose(fitted.predictions(some).prob_idc, expected[rows], atol=1e-6)
 
 
-def test_from_run_dir_restores_the_settings(run, tiny_dataset):
+def test_images_get_the_unsmoothed_ensemble_with_a_warning(run, tiny_dataset, square_symmetries):
+    fitted = run[0].run_
+    rows = np.arange(0, len(tiny_dataset), 9)
+    images = tiny_dataset.load_images(rows)
+    raw = _expected(fitted.fold_models(), tiny_dataset.take(rows), square_symmetries, False)
+    with pytest.warns(UserWarning, match=r"smooths P\(IDC\+\).*unsmoothed ensemble"):
+        prob = fitted.predict_proba(images)
+    np.testing.assert_allclose(prob, raw, atol=1e-6)
+    with pytest.warns(UserWarning, match=r"unsmoothed"):
+        np.testing.assert_array_equal(fitted.predict(images), raw >= fitted.threshold)
+
+
+def test_run_load_restores_the_settings(run, tiny_dataset):
     trainer, result = run
-    reloaded = KFoldTrainer.from_run_dir(result.run_dir)
-    assert reloaded.tta is True and reloaded.smoothing == SMOOTHING
+    reloaded = Run.load(result.run_dir)
+    assert reloaded.config.tta is True and reloaded.config.smoothing == SMOOTHING
+    assert reloaded.config == trainer.config
     np.testing.assert_allclose(
-        reloaded.predict(tiny_dataset).prob_idc, trainer.predict(tiny_dataset).prob_idc, atol=1e-9
+        reloaded.predictions(tiny_dataset).prob_idc,
+        trainer.run_.predictions(tiny_dataset).prob_idc,
+        atol=1e-9,
     )
 
 
 def test_resume_refuses_changed_post_processing(run, tiny_dataset):
     trainer, _ = run
     with pytest.raises(ValueError, match=r"tta: stored True, now False"):
-        trainer.clone(resume=True, tta=False).fit(tiny_dataset)
+        trainer.clone(resume=True, config=trainer.config.replace(tta=False)).fit(tiny_dataset)
     with pytest.raises(ValueError, match=r"smoothing\.alpha: stored 0\.5, now 0\.7"):
-        trainer.clone(resume=True, smoothing=SpatialSmoothing()).fit(tiny_dataset)
+        changed = trainer.config.replace(smoothing=SpatialSmoothing())
+        trainer.clone(resume=True, config=changed).fit(tiny_dataset)

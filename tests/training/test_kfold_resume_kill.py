@@ -12,12 +12,13 @@ import pytest
 SCRIPT = """
 import sys
 from idckit.data import IDCPatchDataset
-from idckit.training import KFoldTrainer, model_builder
+from idckit.training import KFoldTrainer, TrainingConfig, model_builder
 
 root, cache, out = sys.argv[1:4]
 dataset = IDCPatchDataset.from_directory(root, cache_dir=cache, progress=False)
 KFoldTrainer(
-    model_builder("benchmark", filters=4), n_splits=2, epochs=3, batch_size=16, seed=1,
+    model_builder("benchmark", filters=4),
+    TrainingConfig(n_splits=2, epochs=3, batch_size=16, seed=1),
     out_dir=out, resume=True,
 ).fit(dataset)
 """

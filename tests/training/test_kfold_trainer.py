@@ -19,7 +19,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from idckit.training import KFoldTrainer, Predictions, model_builder
+from idckit.training import KFoldTrainer, Predictions, Run, TrainingConfig, model_builder
 from idckit.training._results import FOLD_METRICS
 
 EPOCHS = 2
@@ -54,9 +54,11 @@ def fitted(tiny_dataset, tmp_path_factory):
 
     stream = io.StringIO()
     run_dir = tmp_path_factory.mktemp("run") / "run"
+    config = TrainingConfig(
+        n_splits=2, epochs=EPOCHS, batch_size=16, optimizer=new_optimizer, seed=3
+    )
     trainer = KFoldTrainer(
-        model_builder("benchmark", filters=4), n_splits=2, epochs=EPOCHS, batch_size=16,
-        optimizer=new_optimizer, out_dir=run_dir, seed=3, stream=stream,
+        model_builder("benchmark", filters=4), config, out_dir=run_dir, stream=stream,
         callbacks=lambda fold: [Recorder(fold)],
     )  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
@@ -185,22 +187,23 @@ def test_progress_has_one_line_per_fold_and_epoch_with_eta(fitted):
 def test_evaluate_is_the_mean_of_the_fold_models(fitted, tiny_dataset, tmp_path):
     from idckit.reporting import ClassificationReport
 
-    trainer = fitted["trainer"]
+    run = fitted["trainer"].run_
     images = tiny_dataset.images
-    probs = [model.predict(images, verbose=0)[:, 1] for model in trainer.fold_models()]
+    probs = [model.predict(images, verbose=0)[:, 1] for model in run.fold_models()]
     mean = np.mean(probs, axis=0)
-    predictions = trainer.predict(tiny_dataset)
+    predictions = run.predictions(tiny_dataset)
     np.testing.assert_allclose(predictions.prob_idc, mean, atol=1e-6)
-    report = trainer.evaluate(tiny_dataset, out_dir=tmp_path)
+    np.testing.assert_allclose(run.predict_proba(tiny_dataset), mean, atol=1e-6)
+    report = run.evaluate(tiny_dataset, out_dir=tmp_path)
     expected = ClassificationReport.from_predictions(
-        tiny_dataset.labels, mean, threshold=trainer.threshold
+        tiny_dataset.labels, mean, threshold=run.threshold
     )
     np.testing.assert_array_equal(report.confusion_matrix, expected.confusion_matrix)
     assert sorted(os.listdir(tmp_path)) == [
         "confusion_matrix.png", "evaluation.json", "patient_maps", "pr_curve.png",
         "predictions.csv", "report.txt", "roc_curve.png",
     ]  # fmt: skip
-    wrong = (mean >= trainer.threshold) != tiny_dataset.labels.astype(bool)
+    wrong = (mean >= run.threshold) != tiny_dataset.labels.astype(bool)
     errors = Counter(tiny_dataset.patients[wrong].tolist())
     mapped = {p.stem for p in (tmp_path / "patient_maps").glob("*.png")}
     assert len(mapped) == min(4, len(errors)) > 0  # the patients with the most wrong patches
@@ -212,19 +215,22 @@ def test_evaluate_is_the_mean_of_the_fold_models(fitted, tiny_dataset, tmp_path)
 
 
 def test_predict_carries_the_patch_metadata(fitted, tiny_dataset):
-    predictions = fitted["trainer"].predict(tiny_dataset)
+    predictions = fitted["trainer"].run_.predictions(tiny_dataset)
     assert list(predictions.paths) == tiny_dataset.paths.tolist()
     np.testing.assert_array_equal(predictions.x, tiny_dataset.x)
     np.testing.assert_array_equal(predictions.y, tiny_dataset.y)
     np.testing.assert_array_equal(predictions.labels, tiny_dataset.labels)
 
 
-def test_from_run_dir_reloads_the_same_ensemble_and_threshold(fitted, tiny_dataset):
-    reloaded = KFoldTrainer.from_run_dir(fitted["run"])
-    assert reloaded.threshold == fitted["trainer"].threshold
+def test_run_load_reloads_the_same_ensemble_and_threshold(fitted, tiny_dataset):
+    reloaded = Run.load(fitted["run"])
+    assert reloaded.threshold == fitted["trainer"].run_.threshold
+    same = {"optimizer": "adam"}  # the factory is stored as its name
+    assert reloaded.config.replace(**same) == fitted["trainer"].run_.config.replace(**same)
+    assert reloaded.result.folds == fitted["result"].folds
     np.testing.assert_allclose(
-        reloaded.predict(tiny_dataset).prob_idc,
-        fitted["trainer"].predict(tiny_dataset).prob_idc,
+        reloaded.predictions(tiny_dataset).prob_idc,
+        fitted["trainer"].run_.predictions(tiny_dataset).prob_idc,
         atol=1e-6,
     )
 
@@ -243,7 +249,8 @@ def test_an_existing_run_needs_resume(fitted, tiny_dataset):
 
 
 def test_resuming_with_a_different_config_names_the_keys(fitted, tiny_dataset):
-    changed = fitted["trainer"].clone(resume=True, epochs=3, batch_size=8)
+    config = fitted["trainer"].config.replace(epochs=3, batch_size=8)
+    changed = fitted["trainer"].clone(resume=True, config=config)
     with pytest.raises(ValueError, match=r"batch_size: stored 16, now 8; epochs: stored 2, now 3"):
         changed.fit(tiny_dataset)
     other_data = tiny_dataset.subset(tiny_dataset.patient_ids[:6])
@@ -257,17 +264,19 @@ def test_a_run_from_an_older_idckit_resumes_and_reloads(fitted, tiny_dataset, tm
     shutil.copytree(fitted["run"], old_run)
     config_path = old_run / "config.json"
     config = json.loads(config_path.read_text())
-    for key in ("tta", "smoothing", "context", "label_smoothing"):
+    for key in ("tta", "smoothing", "context", "label_smoothing", "min_recall"):
         del config[key]
     config_path.write_text(json.dumps(config))
 
     again = fitted["trainer"].clone(resume=True, out_dir=old_run, verbose=0).fit(tiny_dataset)
     assert again.threshold == fitted["result"].threshold
     with pytest.raises(ValueError, match=r"label_smoothing: stored 0\.0, now 0\.2"):
-        fitted["trainer"].clone(resume=True, out_dir=old_run, label_smoothing=0.2).fit(
-            tiny_dataset
-        )
-    reloaded = KFoldTrainer.from_run_dir(old_run)
+        fitted["trainer"].clone(
+            resume=True,
+            out_dir=old_run,
+            config=fitted["trainer"].config.replace(label_smoothing=0.2),
+        ).fit(tiny_dataset)
+    reloaded = Run.load(old_run).config
     assert (reloaded.tta, reloaded.smoothing, reloaded.context) == (False, None, 0)
 
 
@@ -280,17 +289,15 @@ def test_label_smoothing_reaches_the_loss_of_every_fold_model(tiny_dataset, tmp_
         built.append(model_builder("benchmark", filters=2)())
         return built[-1]
 
-    trainer = KFoldTrainer(
-        build, n_splits=2, epochs=1, batch_size=32, label_smoothing=0.2, out_dir=tmp_path,
-        verbose=0,
-    )  # fmt: skip
+    config = TrainingConfig(n_splits=2, epochs=1, batch_size=32, label_smoothing=0.2)
+    trainer = KFoldTrainer(build, config, out_dir=tmp_path, verbose=0)
     trainer.fit(tiny_dataset)
     assert len(built) == 2
     for model in built:
         assert isinstance(model.loss, SparseCrossentropyWithLabelSmoothing)
         assert model.loss.label_smoothing == pytest.approx(0.2)
-    reloaded = KFoldTrainer.from_run_dir(tmp_path)
-    assert reloaded.label_smoothing == pytest.approx(0.2)
+    reloaded = Run.load(tmp_path)
+    assert reloaded.config.label_smoothing == pytest.approx(0.2)
 
 
 def test_label_smoothing_with_a_compiled_model_is_a_clear_error(tiny_dataset, tmp_path):
@@ -299,9 +306,8 @@ def test_label_smoothing_with_a_compiled_model_is_a_clear_error(tiny_dataset, tm
         model.compile("adam", "sparse_categorical_crossentropy")
         return model
 
-    trainer = KFoldTrainer(
-        compiled, n_splits=2, epochs=1, label_smoothing=0.1, out_dir=tmp_path, verbose=0
-    )
+    config = TrainingConfig(n_splits=2, epochs=1, label_smoothing=0.1)
+    trainer = KFoldTrainer(compiled, config, out_dir=tmp_path, verbose=0)
     with pytest.raises(ValueError, match=r"label_smoothing.*0 when build_model returns a compi"):
         trainer.fit(tiny_dataset)
 
@@ -312,7 +318,9 @@ def test_a_compiled_model_is_used_as_it_is(tiny_dataset, tmp_path):
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
         return model
 
-    trainer = KFoldTrainer(compiled, n_splits=2, epochs=1, out_dir=tmp_path, verbose=0)
+    trainer = KFoldTrainer(
+        compiled, TrainingConfig(n_splits=2, epochs=1), out_dir=tmp_path, verbose=0
+    )
     with pytest.raises(KeyError, match=r"'val_f1'.*StreamingF1\(name='f1'\)"):
         trainer.fit(tiny_dataset)
 
@@ -333,11 +341,72 @@ def test_a_dict_or_no_class_weight_reaches_every_folds_fit_as_given(
         return original_fit(self, *args, **kwargs)
 
     monkeypatch.setattr(keras.Model, "fit", spy_fit)
+    config = TrainingConfig(n_splits=2, epochs=1, batch_size=32, class_weight=class_weight)
     trainer = KFoldTrainer(
-        model_builder("benchmark", filters=2), n_splits=2, epochs=1, batch_size=32,
-        class_weight=class_weight, out_dir=tmp_path / "run", verbose=0,
-    )  # fmt: skip
+        model_builder("benchmark", filters=2), config, out_dir=tmp_path / "run", verbose=0
+    )
     trainer.fit(tiny_dataset)
     assert seen == [passed, passed]
     stored = json.loads((tmp_path / "run" / "config.json").read_text())["class_weight"]
     assert stored == (None if class_weight is None else {"0": 1.0, "1": 3})
+
+
+def test_fit_leaves_the_arguments_and_sets_the_run(fitted):
+    trainer = fitted["trainer"]
+    assert trainer.out_dir == fitted["run"] and trainer.run_dir_ == fitted["run"]
+    assert trainer.result_ is fitted["result"] and trainer.run_.result is fitted["result"]
+    assert trainer.run_.path == fitted["run"] and trainer.run_.config is trainer.config
+    assert repr(trainer.run_) == (
+        f"Run({str(fitted['run'])!r}, folds=2, threshold={fitted['result'].threshold:.4f})"
+    )
+
+
+def test_images_predict_as_the_dataset_does_without_smoothing_or_context(fitted, tiny_dataset):
+    run = fitted["trainer"].run_
+    rows = np.arange(0, len(tiny_dataset), 3)
+    images = tiny_dataset.load_images(rows)
+    assert images.dtype == np.uint8 and isinstance(images, np.ndarray)
+    from_dataset = run.predict_proba(tiny_dataset)
+    np.testing.assert_allclose(run.predict_proba(images), from_dataset[rows], atol=1e-6)
+    as_floats = run.predict_proba(images.astype(np.float32))  # 0-255 floats: the same
+    np.testing.assert_allclose(as_floats, from_dataset[rows], atol=1e-6)
+    classes = run.predict(tiny_dataset)
+    assert classes.dtype == np.int64 and set(np.unique(classes)) <= {0, 1}
+    np.testing.assert_array_equal(classes, from_dataset >= run.threshold)
+    np.testing.assert_array_equal(run.predict(images), classes[rows])
+
+
+@pytest.mark.parametrize(
+    "bad", [np.zeros((0, 50, 50, 3), np.uint8), np.zeros((2, 50, 50), np.uint8), [[1, 2]]]
+)
+def test_predict_proba_refuses_what_is_not_images(fitted, bad):
+    with pytest.raises(ValueError, match=r"Invalid `data` for Run\.predict_proba: expected an "
+                       r"IDCPatchDataset or a non-empty array of RGB images"):  # fmt: skip
+        fitted["trainer"].run_.predict_proba(bad)
+
+
+@pytest.mark.parametrize("method", ["predictions", "evaluate"])
+def test_predictions_and_evaluate_refuse_arrays(fitted, tiny_dataset, method):
+    images = tiny_dataset.load_images([0, 1])
+    with pytest.raises(ValueError, match=rf"Invalid `dataset` for Run\.{method}: expected an "
+                       r"IDCPatchDataset\. Received: dataset='<ndarray>'\. For arrays of images "
+                       r"use predict_proba\(images\) or predict\(images\)\."):  # fmt: skip
+        getattr(fitted["trainer"].run_, method)(images)
+
+
+def test_run_load_takes_an_inference_batch_size(fitted, tiny_dataset):
+    reloaded = Run.load(fitted["run"], batch_size=7)
+    assert reloaded.config.batch_size == 7 and Run.load(fitted["run"]).config.batch_size == 16
+    np.testing.assert_allclose(
+        reloaded.predict_proba(tiny_dataset), fitted["trainer"].run_.predict_proba(tiny_dataset),
+        atol=1e-6,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"Invalid `batch_size` for Run"):
+        Run.load(fitted["run"], batch_size=0)
+
+
+def test_fold_models_are_loaded_once(fitted):
+    run = Run.load(fitted["run"])
+    models = run.fold_models()
+    assert len(models) == 2 and run.fold_models() is models
+    assert models[0].input_shape == (None, 50, 50, 3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -21,6 +22,8 @@ SUBCOMMANDS: dict[str, str] = {
     "explain": "idckit.cli._explain",
     "demo": "idckit.cli._demo",
 }
+#: Commands that train or run a model, and so load Keras and its backend.
+USES_BACKEND = ("train", "evaluate", "predict", "explain", "demo")
 
 
 class CLIError(Exception):
@@ -63,11 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = args.debug or _debug_from_environment()
+    if args.command in USES_BACKEND and not debug:
+        load_backend_quietly()
     module = importlib.import_module(args._module)
     try:
         return int(module.run(args))
     except CLIError as err:
-        if args.debug or _debug_from_environment():  # the library's own error, traceback and all
+        if debug:  # the library's own error, traceback and all
             raise (err.__cause__ or err.__context__ or err) from None
         print(f"idckit {args.command}: error: {err}", file=sys.stderr)
         return 2
@@ -79,3 +85,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _debug_from_environment() -> bool:
     """Whether ``IDCKIT_DEBUG`` asks for tracebacks (set, and not ``0``/``false``/``no``)."""
     return os.environ.get("IDCKIT_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def load_backend_quietly() -> None:
+    """Import Keras (and its backend) without TensorFlow's C++ start-up lines on stderr.
+
+    TensorFlow logs at start-up (oneDNN, CUDA drivers, and on a machine without a GPU
+    ``failed call to cuInit``, which reads as a failure). Unless the user set
+    ``TF_CPP_MIN_LOG_LEVEL`` (or asked for ``--debug``), its level becomes 3 (errors of the
+    C++ runtime that matter still surface as Python exceptions) and the lines TensorFlow prints
+    before that setting is read are dropped by muting file descriptor 2 while Keras loads.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "keras" in sys.modules:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    try:
+        stderr_fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # a replaced sys.stderr (tests, notebooks)
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(stderr_fd), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stderr_fd)
+        with contextlib.suppress(ImportError):  # the command's own import raises it, visibly
+            importlib.import_module("keras")
+    finally:
+        os.dup2(saved, stderr_fd)
+        os.close(saved)
+        os.close(devnull)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import math
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +29,7 @@ def load_dataset(path: str | os.PathLike[str], cache_dir: str | None = None) -> 
 
     if not os.path.isdir(path):
         raise CLIError(f"no such data directory: {os.fspath(path)!r}")
-    return IDCPatchDataset.from_directory(path, cache_dir=cache_dir)
+    return IDCPatchDataset.from_directory(path, cache_dir=cache_dir, progress=sys.stderr.isatty())
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -164,7 +164,43 @@ class IDCPatchDataset:
 
     # ------------------------------------------------------------------ per-patch arrays
     def __len__(self) -> int:
+        """Return the number of patches."""
         return len(self._index)
+
+    def __getitem__(self, index: int) -> tuple[npt.NDArray[np.uint8], int]:
+        """Return patch ``index`` as ``(image, label)``: a ``(50, 50, 3)`` uint8 array, 0 or 1.
+
+        As a PyTorch ``Dataset`` item; negative indices count from the end. For several
+        patches at once use :meth:`load_images` and :attr:`labels`; for a smaller dataset,
+        :meth:`take` or :meth:`subset`.
+
+        Examples
+        --------
+        >>> ds = IDCPatchDataset([0, 1], ["a", "a"], images=np.zeros((2, 50, 50, 3), np.uint8))
+        >>> image, label = ds[-1]
+        >>> image.shape, label
+        ((50, 50, 3), 1)
+        """
+        if isinstance(index, bool) or not isinstance(index, int | np.integer):
+            raise TypeError(
+                f"IDCPatchDataset indices are integers (ds[i] is (image, label)); got "
+                f"{type(index).__name__}. Use ds.take(indices) or ds.subset(patients) for a "
+                "smaller dataset, ds.load_images(indices) for several images."
+            )
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"patch index {int(index)} out of range for {n} patches")
+        row = int(index) % n
+        return self.load_images([row])[0], int(self.labels[row])
+
+    def __iter__(self) -> Iterator[tuple[npt.NDArray[np.uint8], int]]:
+        """Yield ``(image, label)`` for every patch, in order (see :meth:`__getitem__`)."""
+        block = 1024  # read the cache a block at a time, not patch by patch
+        for start in range(0, len(self), block):
+            rows = np.arange(start, min(start + block, len(self)))
+            images, labels = self.load_images(rows), self.labels[rows]
+            for image, label in zip(images, labels, strict=True):
+                yield image, int(label)
 
     def __repr__(self) -> str:
         root = self._index.root
