@@ -1,6 +1,7 @@
 """plot_learning_curves from a History, a dict of lists or a CSVLogger file."""
 
 import csv
+import re
 import types
 
 import numpy as np
@@ -110,3 +111,41 @@ def test_six_metrics_make_two_rows():
 def test_errors(history, kwargs, match):
     with pytest.raises(ValueError, match=match):
         plot_learning_curves(history, **kwargs)
+
+
+def test_best_epoch_is_marked_on_every_panel():
+    history = {name: [0.9, 0.7, 0.6, 0.65] for name in ("loss", "val_loss", "f1", "recall")}
+    fig = plot_learning_curves(history, best_epoch=3)
+    assert len(fig.axes) == 3
+    for ax in fig.axes:
+        x, _ = curves(ax)["best epoch (restored)"]
+        np.testing.assert_array_equal(x, [3, 3])  # a vertical line at epoch 3
+        texts = [text.get_text() for text in ax.get_legend().get_texts()]
+        assert "best epoch (restored)" in texts
+    unmarked = plot_learning_curves(history)
+    assert all("best epoch (restored)" not in curves(ax) for ax in unmarked.axes)
+
+
+@pytest.mark.parametrize("n_epochs", [1, 2, 3, 12])
+def test_epoch_ticks_are_whole_numbers(n_epochs):
+    history = {"loss": np.linspace(1, 0.5, n_epochs), "val_loss": np.linspace(1.1, 0.6, n_epochs)}
+    fig = plot_learning_curves(history)
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    low, high = ax.get_xlim()
+    shown = [label for label in ax.get_xticklabels() if low <= label.get_position()[0] <= high]
+    labels = [label.get_text() for label in shown]
+    assert labels and all(label.isdigit() for label in labels)
+    assert low < 1 and high > n_epochs  # every epoch is in view
+    if n_epochs == 2:
+        assert labels == ["1", "2"]
+
+
+@pytest.mark.parametrize("bad", [0, 4, -1, 2.0, True, "2"])
+def test_best_epoch_outside_the_history_is_refused(bad):
+    match = (
+        r"Invalid `best_epoch` for plot_learning_curves: expected None or an epoch number from 1 "
+        rf"to 3 .*\. Received: best_epoch={re.escape(repr(bad))}\."
+    )
+    with pytest.raises(ValueError, match=match):
+        plot_learning_curves({"loss": [0.9, 0.7, 0.6]}, best_epoch=bad)

@@ -77,3 +77,60 @@ def test_bad_arguments_are_clear_errors():
     for bad in (0, 1.0, True, "0.5"):
         with pytest.raises(ValueError, match=r"Invalid `threshold` for plot_patient_map"):
             plot_patient_map(ds, "p", threshold=bad)
+
+
+def legend_texts(ax):
+    legend = ax.get_legend()
+    assert legend is not None, f"panel {ax.get_title()!r} has no legend"
+    return [text.get_text() for text in legend.get_texts()]
+
+
+def test_every_panel_has_its_colour_key():
+    cells = [(0, 0), (0, 1), (1, 0), (1, 1), (2, 1)]
+    ds = _dataset(cells, [1, 1, 0, 0, 1])
+    prob = np.array([0.9, 0.2, 0.7, 0.1, 0.5, 0.99])
+    fig = plot_patient_map(ds, "p", prob, threshold=0.5)
+    tissue, annotation, probability, errors = fig.axes[:4]
+    assert legend_texts(tissue) == ["no patch"]
+    assert tissue.get_legend().get_title().get_text() == f"5 patches of {STEP}x{STEP} px"
+    assert legend_texts(annotation) == ["IDC(-) (2)", "IDC(+) (3)", "no patch"]
+    assert legend_texts(probability) == ["annotated IDC(+) (outline)", "no patch"]
+    assert probability.images[0].colorbar is not None
+    assert probability.images[0].colorbar.ax is fig.axes[4]
+    assert legend_texts(errors) == [
+        "true positive (2)", "false positive (1)", "false negative (1)", "true negative (1)",
+        "no patch",
+    ]  # fmt: skip
+
+
+def test_error_legend_colours_match_the_cells():
+    ds = _dataset([(0, 0), (0, 1), (1, 0), (1, 1)], [1, 1, 0, 0])
+    fig = plot_patient_map(ds, "p", [0.9, 0.2, 0.7, 0.1, 0.5], threshold=0.5)
+    errors = fig.axes[3]
+    image = errors.images[0]
+    colour_of = {
+        text.get_text().split(" (")[0]: tuple(handle.get_facecolor())
+        for text, handle in zip(
+            errors.get_legend().get_texts(), errors.get_legend().legend_handles, strict=True
+        )
+    }
+    drawn = image.to_rgba(image.get_array())
+    expected = {(0, 0): "true positive", (0, 1): "false negative", (1, 0): "false positive",
+                (1, 1): "true negative"}  # fmt: skip
+    for (r, c), outcome in expected.items():
+        np.testing.assert_allclose(drawn[r, c], colour_of[outcome])
+
+
+def test_outline_follows_the_annotated_cells_edges():
+    ds = _dataset([(0, 0), (0, 1), (1, 0)], [1, 0, 0], other_patient_too=False)
+    fig = plot_patient_map(ds, "p", [0.9, 0.2, 0.7])
+    (outline,) = fig.axes[2].collections
+    segments = {tuple(map(tuple, np.round(s, 6))) for s in outline.get_segments()}
+    assert segments == {  # the four sides of cell (0, 0), centred on (0, 0)
+        ((-0.5, -0.5), (0.5, -0.5)), ((-0.5, 0.5), (0.5, 0.5)),
+        ((-0.5, -0.5), (-0.5, 0.5)), ((0.5, -0.5), (0.5, 0.5)),
+    }  # fmt: skip
+    healthy = _dataset([(0, 0), (0, 1)], [0, 0], other_patient_too=False)
+    probability = plot_patient_map(healthy, "p", [0.1, 0.6]).axes[2]
+    assert not probability.collections
+    assert legend_texts(probability) == ["no patch"]  # no outline to explain

@@ -410,3 +410,11 @@ def test_fold_models_are_loaded_once(fitted):
     models = run.fold_models()
     assert len(models) == 2 and run.fold_models() is models
     assert models[0].input_shape == (None, 50, 50, 3)
+
+
+def test_fit_says_one_summary_line_and_print_shows_the_table_once(fitted):
+    log, result = fitted["log"], fitted["result"]
+    done = [line for line in log.splitlines() if line.startswith("run done: validation F1(+)")]
+    assert len(done) == 1 and result.threshold_line() in done[0]
+    assert result.to_table() not in log  # the table is print(result)'s, not repeated by fit
+    assert str(result).startswith(result.to_table()) and result.threshold_line() in str(result)

@@ -185,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
 
         dataset = load_dataset(args.data_dir, args.cache_dir)
         trainer = KFoldTrainer.from_recipe(recipe, out_dir=args.out, resume=args.resume)
-        trainer.fit(dataset)
+        print(trainer.fit(dataset))
         if args.test_data:
             test = load_dataset(args.test_data, args.cache_dir)
             out = Path(args.out) / "test"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import math
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,9 +17,13 @@ from matplotlib.ticker import MaxNLocator
 
 from idckit._errors import invalid_argument
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 DEFAULT_METRICS = ("loss", "f1", "precision", "recall", "accuracy")
 _OWNER = "plot_learning_curves"
 _MAX_COLUMNS = 3
+_BEST_LABEL = "best epoch (restored)"
 
 
 def _number(value: Any) -> float:
@@ -76,11 +81,41 @@ def _metric_names(metrics: Sequence[str] | str) -> tuple[str, ...]:
     return names
 
 
+def _check_best_epoch(best_epoch: Any, n_epochs: int) -> int | None:
+    if best_epoch is None:
+        return None
+    whole = isinstance(best_epoch, numbers.Integral) and not isinstance(best_epoch, bool)
+    if not whole or not 1 <= best_epoch <= n_epochs:
+        rule = f"None or an epoch number from 1 to {n_epochs} (the epochs in history)"
+        remedy = "Epochs are numbered from 1, as in FoldResult.best_epoch."
+        raise invalid_argument("best_epoch", _OWNER, rule, best_epoch, remedy)
+    return int(best_epoch)
+
+
+def _draw_panel(
+    ax: Axes, name: str, series: Mapping[str, npt.NDArray[np.float64]], best_epoch: int | None
+) -> None:
+    for key, label in ((name, "train"), (f"val_{name}", "validation")):
+        if key in series:
+            epochs = np.arange(1, series[key].size + 1)
+            ax.plot(epochs, series[key], marker="o", markersize=3, label=label)
+    if best_epoch is not None:
+        ax.axvline(best_epoch, color="0.35", linestyle="--", linewidth=1, label=_BEST_LABEL)
+    n_epochs = max(values.size for values in series.values())
+    ax.set_xlim(0.5, n_epochs + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_title(name)
+    ax.set_xlabel("epoch")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+
+
 def plot_learning_curves(
     history: Any,
     metrics: Sequence[str] | str = DEFAULT_METRICS,
     *,
     title: str | None = None,
+    best_epoch: int | None = None,
 ) -> Figure:
     """Plot training and validation curves, one panel per metric found in ``history``.
 
@@ -96,11 +131,16 @@ def plot_learning_curves(
         validation curve. Names absent from ``history`` are skipped.
     title
         Optional title over all panels (e.g. ``"Fold 1"``).
+    best_epoch
+        The epoch whose weights were kept (numbered from 1, e.g. ``FoldResult.best_epoch``),
+        marked on every panel by a dashed vertical line labelled "best epoch (restored)";
+        None (the default) marks none.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One axes per metric present (up to three per row), epochs numbered from 1.
+        One axes per metric present (up to three per row), epochs numbered from 1 and ticked
+        at whole numbers only.
 
     Examples
     --------
@@ -109,6 +149,9 @@ def plot_learning_curves(
     >>> fig = plot_learning_curves(history)
     >>> [ax.get_title() for ax in fig.axes]
     ['loss', 'f1']
+    >>> fig = plot_learning_curves(history, best_epoch=2)
+    >>> [line.get_label() for line in fig.axes[0].get_lines()]
+    ['train', 'validation', 'best epoch (restored)']
     """
     names = _metric_names(metrics)
     series = load_history(history)
@@ -117,20 +160,13 @@ def plot_learning_curves(
         rule = "names found in history"
         remedy = f"Available: {sorted(series)}."
         raise invalid_argument("metrics", _OWNER, rule, list(names), remedy)
+    best = _check_best_epoch(best_epoch, max(values.size for values in series.values()))
     columns = min(len(present), _MAX_COLUMNS)
     rows = math.ceil(len(present) / columns)
     figure = Figure(figsize=(4.2 * columns, 3.3 * rows), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for ax, name in zip(axes, present, strict=False):
-        for key, label in ((name, "train"), (f"val_{name}", "validation")):
-            if key in series:
-                epochs = np.arange(1, series[key].size + 1)
-                ax.plot(epochs, series[key], marker="o", markersize=3, label=label)
-        ax.set_title(name)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-        ax.legend()
+        _draw_panel(ax, name, series, best)
     for ax in axes[len(present) :]:
         ax.remove()
     if title:

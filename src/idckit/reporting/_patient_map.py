@@ -11,19 +11,40 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from idckit._errors import invalid_argument
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
 
 _OWNER = "plot_patient_map"
 
 #: Colours of the error panel by outcome code: 0 TN, 1 FP, 2 FN, 3 TP.
 _OUTCOME_COLOURS = ListedColormap(["#d9d9d9", "#ff7f0e", "#1f77b4", "#d62728"])
+#: The error panel's legend, in reading order: (outcome code, name).
+_OUTCOMES = ((3, "true positive"), (1, "false positive"), (2, "false negative"),
+             (0, "true negative"))  # fmt: skip
 _LABEL_COLOURS = ListedColormap(["#d9d9d9", "#d62728"])
+_CLASSES = ("IDC(-)", "IDC(+)")
+
+
+def _key(colour: Any, label: str) -> Patch:
+    return Patch(facecolor=colour, edgecolor="0.6", label=label)
+
+
+def _legend(ax: Axes, handles: list[Artist], title: str | None = None) -> None:
+    """Draw a panel's colour key under it, where it hides no cell."""
+    ax.legend(
+        handles=handles, title=title, loc="upper center", bbox_to_anchor=(0.5, -0.01),
+        ncol=2, fontsize="small", title_fontsize="small", frameon=False,
+        handlelength=1.2, columnspacing=1.2,
+    )  # fmt: skip
 
 
 def patch_grid(
@@ -48,6 +69,25 @@ def _cells(values: npt.ArrayLike, rows: Any, cols: Any, shape: tuple[int, int]) 
     grid = np.ma.MaskedArray(np.zeros(shape), mask=np.ones(shape, dtype=bool))
     grid[rows, cols] = np.asarray(values, np.float64)
     return grid
+
+
+def _outline(annotated: npt.NDArray[np.float64]) -> list[list[tuple[float, float]]]:
+    """Return the cell edges between annotated IDC(+) cells and the rest, as line segments.
+
+    Cell ``(row, col)`` is centred on ``(col, row)``, as ``imshow`` draws it.
+
+    Examples
+    --------
+    >>> _outline(np.array([[0.0, 1.0]]))  # one cell: its four sides
+    [[(0.5, -0.5), (1.5, -0.5)], [(0.5, 0.5), (1.5, 0.5)], [(0.5, -0.5), (0.5, 0.5)], \
+[(1.5, -0.5), (1.5, 0.5)]]
+    """
+    inside = np.pad(annotated > 0.5, 1)
+    across_rows = np.argwhere(inside[:-1, 1:-1] != inside[1:, 1:-1])  # edge above cell (r, c)
+    across_cols = np.argwhere(inside[1:-1, :-1] != inside[1:-1, 1:])  # edge left of (r, c)
+    horizontal = [[(c - 0.5, r - 0.5), (c + 0.5, r - 0.5)] for r, c in across_rows.tolist()]
+    vertical = [[(c - 0.5, r - 0.5), (c - 0.5, r + 0.5)] for r, c in across_cols.tolist()]
+    return horizontal + vertical
 
 
 def _tissue(images: npt.NDArray[np.uint8], rows: Any, cols: Any, shape: tuple[int, int]) -> Any:
@@ -78,27 +118,53 @@ def _check(dataset: Any, patient: object, prob_idc: Any, threshold: object) -> A
     return prob
 
 
-def _draw_predictions(
-    figure: Figure, axes: list[Axes], prob: Any, labels: Any, grid: Any, threshold: float
-) -> None:
-    """Draw P(IDC+) (annotated IDC(+) outlined) and each patch's outcome at ``threshold``."""
+def _draw_slide(axes: list[Axes], patient: str, images: Any, labels: Any, grid: Any) -> None:
+    """Draw the tissue mosaic and the annotation (IDC(+) red), each with its key."""
     rows, cols, shape = grid
-    image = axes[0].imshow(
+    axes[0].imshow(_tissue(images, rows, cols, shape), extent=(0, shape[1], shape[0], 0))
+    axes[0].set_title(f"Patient {patient}: tissue")
+    size = f"{len(images)} patches of {images.shape[1]}x{images.shape[2]} px"
+    _legend(axes[0], [_key("white", "no patch")], title=size)
+    axes[1].imshow(
+        _cells(labels, rows, cols, shape), cmap=_LABEL_COLOURS, vmin=0, vmax=1,
+        interpolation="nearest",
+    )  # fmt: skip
+    counts = np.bincount(labels, minlength=2)
+    classes = [_key(_LABEL_COLOURS(k), f"{name} ({counts[k]})") for k, name in enumerate(_CLASSES)]
+    _legend(axes[1], [*classes, _key("white", "no patch")])
+    axes[1].set_title("Annotation: IDC(+) red")
+
+
+def _draw_probability(figure: Figure, ax: Axes, prob: Any, labels: Any, grid: Any) -> None:
+    """Draw P(IDC+) with its colour bar, the annotated IDC(+) cells outlined."""
+    rows, cols, shape = grid
+    image = ax.imshow(
         _cells(prob, rows, cols, shape), cmap="viridis", vmin=0, vmax=1, interpolation="nearest"
     )
-    figure.colorbar(image, ax=axes[0], shrink=0.8, label="P(IDC+)")
+    figure.colorbar(image, ax=ax, shrink=0.8, label="P(IDC+)")
+    handles: list[Artist] = [_key("white", "no patch")]
     if labels.any():
         annotated = _cells(labels, rows, cols, shape).filled(0)
-        axes[0].contour(annotated, levels=[0.5], colors="red", linewidths=1)
-    axes[0].set_title("P(IDC+)")
+        ax.add_collection(LineCollection(_outline(annotated), colors="red", linewidths=1.5))
+        outline = Line2D([], [], color="red", linewidth=1.5, label="annotated IDC(+) (outline)")
+        handles.insert(0, outline)
+    _legend(ax, handles)
+    ax.set_title("P(IDC+)")
+
+
+def _draw_outcomes(ax: Axes, prob: Any, labels: Any, grid: Any, threshold: float) -> None:
+    """Draw each patch's outcome at ``threshold``, with a key naming (and counting) each."""
+    rows, cols, shape = grid
     decided = prob >= threshold
     outcome = np.where(labels == 1, np.where(decided, 3, 2), np.where(decided, 1, 0))
-    axes[1].imshow(
+    ax.imshow(
         _cells(outcome, rows, cols, shape), cmap=_OUTCOME_COLOURS, vmin=-0.5, vmax=3.5,
         interpolation="nearest",
     )  # fmt: skip
-    fp, fn = int((outcome == 1).sum()), int((outcome == 2).sum())
-    axes[1].set_title(f"At threshold {threshold:.2f}: FP {fp}, FN {fn}")
+    counts = np.bincount(outcome, minlength=4)
+    keys = [_key(_OUTCOME_COLOURS(code), f"{name} ({counts[code]})") for code, name in _OUTCOMES]
+    _legend(ax, [*keys, _key("white", "no patch")])
+    ax.set_title(f"At threshold {threshold:.2f}: FP {counts[1]}, FN {counts[2]}")
 
 
 def plot_patient_map(
@@ -112,10 +178,12 @@ def plot_patient_map(
 
     Each patch is placed at its ``x``, ``y`` position (one grid cell per patch side). The
     first panel shows the tissue, the second the annotation (IDC(+) red). With ``prob_idc``
-    two more show the model's P(IDC+) per patch, with the annotated IDC(+) region outlined,
-    and each patch's outcome at ``threshold``: true negative grey, false positive orange,
-    false negative blue, true positive red. Cells without a patch stay blank (and of two
-    patches at one position, the later is drawn).
+    two more show the model's P(IDC+) per patch (with a colour bar), the annotated IDC(+)
+    cells outlined in red, and each patch's outcome at ``threshold``: true positive red,
+    false positive orange, false negative blue, true negative grey. Every panel has its key
+    underneath (the annotation's and the outcomes' with the number of patches of each);
+    cells without a patch stay blank (and of two patches at one position, the later is
+    drawn).
 
     Parameters
     ----------
@@ -125,14 +193,15 @@ def plot_patient_map(
         The patient to draw.
     prob_idc
         P(IDC+) of every patch of ``dataset``, in its order (e.g.
-        ``trainer.predict(dataset).prob_idc``), or None.
+        ``run.predict_proba(dataset)`` of a finished :class:`~idckit.training.Run`), or None.
     threshold
         Decision threshold for the error panel.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Two panels, or four with ``prob_idc``.
+        Two panels, or four with ``prob_idc`` (then ``figure.axes[4]`` is the colour bar of
+        P(IDC+)); each panel's key is its ``ax.get_legend()``.
 
     Examples
     --------
@@ -142,6 +211,10 @@ def plot_patient_map(
     >>> fig = plot_patient_map(ds, "7", [0.9, 0.6, 0.1])
     >>> [ax.get_title() for ax in fig.axes[:4]]
     ['Patient 7: tissue', 'Annotation: IDC(+) red', 'P(IDC+)', 'At threshold 0.50: FP 1, FN 0']
+    >>> key = [text.get_text() for text in fig.axes[3].get_legend().get_texts()]
+    >>> key[:3], key[3:]
+    (['true positive (1)', 'false positive (1)', 'false negative (0)'], \
+['true negative (1)', 'no patch'])
     """
     prob = _check(dataset, patient, prob_idc, threshold)
     rows_in_dataset = np.flatnonzero(np.asarray(dataset.patients) == str(patient))
@@ -152,20 +225,14 @@ def plot_patient_map(
         np.asarray(dataset.x)[rows_in_dataset], np.asarray(dataset.y)[rows_in_dataset], step
     )
     panels = 2 if prob is None else 4
-    figure = Figure(figsize=(4.2 * panels, 4.6), layout="constrained")
+    figure = Figure(figsize=(4.2 * panels, 4.9), layout="constrained")
     axes: list[Axes] = [figure.add_subplot(1, panels, k + 1) for k in range(panels)]
-    axes[0].imshow(_tissue(images, rows, cols, shape), extent=(0, shape[1], shape[0], 0))
-    axes[0].set_title(f"Patient {patient}: tissue")
-    axes[1].imshow(
-        _cells(labels, rows, cols, shape), cmap=_LABEL_COLOURS, vmin=0, vmax=1,
-        interpolation="nearest",
-    )  # fmt: skip
-    axes[1].set_title("Annotation: IDC(+) red")
+    grid = (rows, cols, shape)
+    _draw_slide(axes, patient, images, labels, grid)
     if prob is not None:
-        grid = (rows, cols, shape)
-        _draw_predictions(figure, axes[2:], prob[rows_in_dataset], labels, grid, threshold)
+        _draw_probability(figure, axes[2], prob[rows_in_dataset], labels, grid)
+        _draw_outcomes(axes[3], prob[rows_in_dataset], labels, grid, threshold)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[0].set_xlabel(f"{len(rows_in_dataset)} patches of {step}x{step} px")
     return figure

@@ -195,7 +195,7 @@ def finish_fold(
     predictions = dataset_predictions(val, prob)
     predictions.to_csv(fold_dir / "val_predictions.csv")
     write_history_csv(fold_dir / "history.csv", state.history)
-    _plot_curves(fold_dir)
+    _plot_curves(fold_dir, state.best_epoch)
     metrics = report_for(predictions, 0.5).summary()
     losses = state.history.get("val_loss", [])
     metrics["loss"] = losses[state.best_epoch - 1] if losses else math.nan
@@ -221,8 +221,9 @@ def forget_checkpoints(fold_dir: Path) -> None:
     remove_stale_files(fold_dir, keep=set())
 
 
-def _plot_curves(fold_dir: Path) -> None:
+def _plot_curves(fold_dir: Path, best_epoch: int) -> None:
     from idckit.reporting import plot_learning_curves
 
-    figure = plot_learning_curves(fold_dir / "history.csv", title=f"Fold {fold_dir.name[5:]}")
+    title = f"Fold {fold_dir.name[5:]}"
+    figure = plot_learning_curves(fold_dir / "history.csv", title=title, best_epoch=best_epoch)
     atomic_save(fold_dir / "learning_curves.png", lambda p: figure.savefig(p, dpi=100))

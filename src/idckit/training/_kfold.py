@@ -18,7 +18,7 @@ from idckit.training._callbacks import RunClock
 from idckit.training._config import TrainingConfig, dataset_fingerprint, describe_callable
 from idckit.training._distribute import check_strategy
 from idckit.training._fold import CallbackSpec, FoldSetup, forget_checkpoints, train_fold
-from idckit.training._outputs import finish_run, load_result
+from idckit.training._outputs import finish_run, load_result, warn_if_fold_learned_nothing
 from idckit.training._recipes import Recipe, get_recipe
 from idckit.training._results import CrossValidationResult, FoldResult
 from idckit.training._run import Run
@@ -265,6 +265,7 @@ class KFoldTrainer:
             self.verbose, self.stream,
         )  # fmt: skip
         result = train_fold(setup, k, train, val, run.fold_dir(k), clock)
+        warn_if_fold_learned_nothing(result)
         self._say(
             f"fold {k}/{clock.n_folds}: done, val F1(+) {result.metrics['f1_pos']:.4f} "
             f"(best epoch {result.best_epoch}/{result.epochs_run}, {result.seconds:.0f}s)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,37 @@ def _choose_threshold(oof: Predictions, objective: ThresholdObjective, min_recal
     return choose_threshold(oof.labels, oof.prob_idc, objective, min_recall=min_recall)
 
 
+#: A threshold chosen out of fold outside this range calls nearly every patch one class.
+SANE_THRESHOLDS = (0.05, 0.95)
+
+
+def warn_if_fold_learned_nothing(result: FoldResult) -> None:
+    """Warn when a fold's validation predictions separate nothing (one class, or F1(+) 0)."""
+    f1, balanced = result.metrics["f1_pos"], result.metrics["balanced_accuracy"]
+    if f1 == 0 or balanced <= 0.5:
+        warnings.warn(
+            f"Run quality: fold {result.fold} learned nothing that separates the classes: "
+            f"validation F1(+) {f1:.3f}, balanced accuracy {balanced:.3f} at threshold 0.5 "
+            f"(best epoch {result.best_epoch} of {result.epochs_run}). Train longer (epochs), "
+            "check the learning rate, and check that both classes are labelled.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _warn_if_extreme(threshold: float, objective: ThresholdObjective) -> None:
+    low, high = SANE_THRESHOLDS
+    if isinstance(objective, str) and not low <= threshold <= high:
+        side = "IDC(+)" if threshold < low else "IDC(-)"
+        warnings.warn(
+            f"Run quality: the threshold chosen on the out-of-fold predictions ({objective!r}) "
+            f"is {threshold:.3f}, so the run calls almost every patch {side}: the models "
+            "barely rank the patches. Look at the folds' learning curves before using it.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def finish_run(
     run: RunDir,
     folds: tuple[FoldResult, ...],
@@ -45,12 +77,17 @@ def finish_run(
     oof = Predictions.concatenate(parts)
     oof.to_csv(run.oof_path)
     threshold = _choose_threshold(oof, objective, min_recall)
+    _warn_if_extreme(threshold, objective)
     oof_metrics = report_for(oof, threshold).summary()
     result = CrossValidationResult(folds, threshold, objective, oof, oof_metrics, run.path)
     atomic_write_text(run.summary_text_path, str(result) + "\n")
     atomic_write_json(run.summary_json_path, result.summary())
     atomic_write_json(run.report_path, result.to_dict())
-    say(str(result))
+    f1 = result.summary()["f1_pos"]
+    say(
+        f"run done: validation F1(+) {f1['mean']:.4f} +- {f1['std']:.4f} over {len(folds)} "
+        f"folds (print the result for the table); {result.threshold_line()}"
+    )
     return result
 
 

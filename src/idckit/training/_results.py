@@ -196,7 +196,8 @@ class CrossValidationResult:
             "n_patients": len(set(self.oof.patients)),
         }
 
-    def __str__(self) -> str:
+    def threshold_line(self) -> str:
+        """Say the threshold and how it was set, and where the run is, in one line."""
         if isinstance(self.threshold_objective, str):
             how = (
                 f"objective {self.threshold_objective!r}, "
@@ -204,4 +205,7 @@ class CrossValidationResult:
             )
         else:
             how = "fixed, not chosen on the out-of-fold predictions"
-        return f"{self.to_table()}\nthreshold {self.threshold:.4f} ({how}); run in {self.run_dir}"
+        return f"threshold {self.threshold:.4f} ({how}); run in {self.run_dir}"
+
+    def __str__(self) -> str:
+        return f"{self.to_table()}\n{self.threshold_line()}"
