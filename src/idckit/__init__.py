@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
     from idckit.models import HeadConfig as HeadConfig
     from idckit.models import ImagePreprocessing as ImagePreprocessing
     from idckit.models import build_benchmark_cnn as build_benchmark_cnn
+    from idckit.models import build_idc_cnn as build_idc_cnn
     from idckit.models import build_transfer_model as build_transfer_model
     from idckit.models import loss_for_model as loss_for_model
     from idckit.models import precision_policy as precision_policy
@@ -62,6 +63,7 @@ _EXPORTS: dict[str, str] = {
     "make_synthetic": "idckit.datasets",
     # models (import Keras)
     "build_benchmark_cnn": "idckit.models",
+    "build_idc_cnn": "idckit.models",
     "HeadConfig": "idckit.models",
     "ImagePreprocessing": "idckit.models",
     "build_transfer_model": "idckit.models",

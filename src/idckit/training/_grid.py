@@ -7,12 +7,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idckit._errors import invalid_argument
 from idckit.training._atomic import atomic_write_json, atomic_write_text
 from idckit.training._config import TrainingConfig, json_safe
 from idckit.training._kfold import KFoldTrainer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from idckit.data import IDCPatchDataset
 
 _RANKED_BY = "f1_pos"
 
@@ -98,7 +101,11 @@ def _rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def grid_search(trainer: KFoldTrainer, dataset: Any, param_grid: Any) -> GridSearchResult:
+def grid_search(
+    trainer: KFoldTrainer,
+    dataset: IDCPatchDataset,
+    param_grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Sequence[Any]]],
+) -> GridSearchResult:
     """Cross-validate ``trainer`` once per combination of ``param_grid``, ranked by F1(+).
 
     Each combination trains into ``trainer.out_dir/grid_<i>/`` (resumable like any run);

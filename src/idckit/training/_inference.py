@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from idckit._errors import invalid_argument
 from idckit.inference import SpatialSmoothing
+from idckit.reporting import ClassificationReport
 from idckit.training._predictions import Predictions
 
 _BATCHES_PER_READ = 16  # pixels read from the cache per step: 16 batches
@@ -59,10 +60,8 @@ def dataset_predictions(dataset: Any, prob: npt.NDArray[np.float64]) -> Predicti
     )
 
 
-def report_for(predictions: Predictions, threshold: float) -> Any:
+def report_for(predictions: Predictions, threshold: float) -> ClassificationReport:
     """Build the :class:`~idckit.reporting.ClassificationReport` of labelled predictions."""
-    from idckit.reporting import ClassificationReport
-
     if predictions.labels is None:
         raise invalid_argument("dataset", "KFoldTrainer", "patches with known labels", None)
     return ClassificationReport.from_predictions(

@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from idckit.training._results import CrossValidationResult, FoldResult
 from idckit.training._run import Run
 from idckit.training._run_dir import FoldSplit, RunDir
 from idckit.training._splits import Splitter, check_splits, make_splits
+
+if TYPE_CHECKING:  # pragma: no cover
+    from idckit.data import IDCPatchDataset
 
 _OWNER = "KFoldTrainer"
 
@@ -181,7 +184,7 @@ class KFoldTrainer:
         """The settings that :meth:`fit` uses: ``config``, or the defaults when it is None."""
         return self.config if self.config is not None else TrainingConfig()
 
-    def run_config(self, dataset: Any) -> dict[str, Any]:
+    def run_config(self, dataset: IDCPatchDataset) -> dict[str, Any]:
         """Return what ``config.json`` records: the model, every setting, splitter, data set."""
         model = self.model_config if self.model_config is not None else self.build_model
         return {
@@ -192,7 +195,7 @@ class KFoldTrainer:
         }
 
     # -- training ---------------------------------------------------------------------------
-    def fit(self, dataset: Any) -> CrossValidationResult:
+    def fit(self, dataset: IDCPatchDataset) -> CrossValidationResult:
         """Train every fold on ``dataset`` and choose the threshold; returns the result.
 
         Parameters
@@ -222,7 +225,7 @@ class KFoldTrainer:
         self.run_ = Run(run.path, config, result)
         return result
 
-    def _prepare(self, run: RunDir, dataset: Any) -> list[FoldSplit]:
+    def _prepare(self, run: RunDir, dataset: IDCPatchDataset) -> list[FoldSplit]:
         config = self.run_config(dataset)
         if run.has_run() and not run.has_progress():
             self._say(f"starting again in {run.path}: the run there never finished an epoch")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +16,10 @@ from idckit.training._outputs import load_result, write_evaluation
 from idckit.training._predictions import Predictions
 from idckit.training._results import CrossValidationResult
 from idckit.training._run_dir import RunDir
+
+if TYPE_CHECKING:  # pragma: no cover
+    from idckit.data import IDCPatchDataset
+    from idckit.reporting import ClassificationReport
 
 _OWNER = "Run"
 
@@ -99,7 +103,7 @@ class Run:
             ]
         return self._models
 
-    def predict_proba(self, data: Any) -> npt.NDArray[np.float64]:
+    def predict_proba(self, data: IDCPatchDataset | npt.ArrayLike) -> npt.NDArray[np.float64]:
         """P(IDC+) per patch: the fold models' mean, post-processed as the run was trained.
 
         Parameters
@@ -140,7 +144,7 @@ class Run:
             total += predict_proba(model, images, tta=config.tta, batch_size=config.batch_size)
         return total / len(self.fold_models())
 
-    def predict(self, data: Any) -> npt.NDArray[np.int64]:
+    def predict(self, data: IDCPatchDataset | npt.ArrayLike) -> npt.NDArray[np.int64]:
         """Class per patch (1 = IDC(+)): :meth:`predict_proba` at the run's threshold.
 
         Parameters
@@ -150,14 +154,16 @@ class Run:
         """
         return (self.predict_proba(data) >= self.threshold).astype(np.int64)
 
-    def predictions(self, dataset: Any) -> Predictions:
+    def predictions(self, dataset: IDCPatchDataset) -> Predictions:
         """Return :meth:`predict_proba` as a table: path, patient, x, y, label, P(IDC+)."""
         from idckit.training._inference import dataset_predictions
 
         self._check_dataset(dataset, "predictions")
         return dataset_predictions(dataset, self.predict_proba(dataset))
 
-    def evaluate(self, dataset: Any, *, out_dir: os.PathLike[str] | str | None = None) -> Any:
+    def evaluate(
+        self, dataset: IDCPatchDataset, *, out_dir: os.PathLike[str] | str | None = None
+    ) -> ClassificationReport:
         """Evaluate the ensemble on labelled patches; return the ``ClassificationReport``.
 
         With ``out_dir``, also writes ``evaluation.json``, ``report.txt``,
