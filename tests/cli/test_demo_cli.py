@@ -31,4 +31,7 @@ def test_demo_runs_end_to_end_and_a_rerun_reuses_its_work(tmp_path, capsys):
 
 def test_demo_rejects_bad_counts_in_one_line(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--folds", "1"]) == 2
-    assert "--folds must be >= 2" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "Invalid `n_splits` for TrainingConfig: expected an integer >= 2" in err
+    assert not (tmp_path / "data").exists()  # refused before any work

@@ -45,7 +45,8 @@ def test_threshold_is_chosen_on_the_joined_out_of_fold_predictions(
     assert report["threshold_objective"] == objective and report["n_patients"] == 4
     assert report["summary"]["f1_pos"]["mean"] == pytest.approx(0.65)
     assert json.loads(run.summary_json_path.read_text()) == result.summary()
-    assert said == [str(result)]
+    summary = "run done: validation F1(+) 0.6500 +- 0.0500 over 2 folds (print the result for"
+    assert said == [f"{summary} the table); {result.threshold_line()}"]
 
 
 def test_load_result_reads_back_what_finish_run_wrote(tmp_path):

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from idckit.cli._main import CLIError
 from idckit.cli._runs import one_line_errors
 
 
@@ -45,21 +44,20 @@ def _data(out: Path, seed: int) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print where every output is."""
-    if args.folds < 2 or args.epochs < 1:
-        raise CLIError(f"--folds must be >= 2 and --epochs >= 1; got {args.folds}, {args.epochs}")
     out = Path(args.out)
     with one_line_errors():
         from idckit.data import IDCPatchDataset
         from idckit.training import KFoldTrainer, TrainingConfig, model_builder
+
+        config = TrainingConfig(
+            n_splits=args.folds, epochs=args.epochs, batch_size=64, seed=args.seed
+        )  # checked before any work: a bad --folds or --epochs is one line
 
         dataset = IDCPatchDataset.from_directory(_data(out, args.seed), cache_dir=out / "cache")
         train, test = dataset.train_test_split(0.25, seed=args.seed)
         print(
             f"patients: {len(train.patient_ids)} for cross-validation ({len(train)} patches), "
             f"{len(test.patient_ids)} held out ({len(test)} patches)"
-        )
-        config = TrainingConfig(
-            n_splits=args.folds, epochs=args.epochs, batch_size=64, seed=args.seed
         )
         trainer = KFoldTrainer(
             model_builder("benchmark"),
@@ -68,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             resume=True,
             model_config={"name": "benchmark", "kwargs": {}},
         )
-        trainer.fit(train)
+        print(trainer.fit(train))
         report = trainer.run_.evaluate(test, out_dir=out / "evaluation")
     print(
         f"\nheld-out patients, fold ensemble at threshold {trainer.run_.threshold:.4f}:\n{report}"
