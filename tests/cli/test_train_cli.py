@@ -124,12 +124,12 @@ def test_optimisation_flags_override_the_recipe(capsys):
     cpu = RECIPES["cpu"].config
     assert recipe_from_args(_args()).config.optimizer == cpu.optimizer
     config = recipe_from_args(
-        _args("--learning-rate", "5e-4", "--lr-schedule", "cosine", "--class-weight", "none")
+        _args("--learning-rate", "5e-4", "--lr-schedule", "constant", "--class-weight", "none")
     ).config
     assert config.optimizer["class_name"] == cpu.optimizer["class_name"]
     assert config.optimizer["config"] == {**cpu.optimizer["config"], "learning_rate": 5e-4}
     assert config.learning_rate == 5e-4
-    assert (config.lr_schedule, config.class_weight) == ("cosine", None)
+    assert (config.lr_schedule, config.class_weight) == ("constant", None)
     seed = recipe_from_args(_args("--recipe", "seed", "--class-weight", "balanced")).config
     assert seed.class_weight == "balanced" and seed.optimizer["config"]["momentum"] == 0.2
     assert _error(capsys, "--learning-rate", "0").endswith(

@@ -61,8 +61,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--lr-schedule",
         choices=_choices("lr_schedule"),
-        help="constant rate, cosine decay to 0 over each fold, or cosine decay after a short "
-        "linear warm-up (default: the recipe's)",
+        help="a constant rate, or cosine decay to 0 over each fold after a short linear "
+        "warm-up (default: the recipe's)",
     )
     parser.add_argument(
         "--class-weight",

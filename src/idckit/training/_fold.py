@@ -70,10 +70,9 @@ def _new_model(setup: FoldSetup, steps_per_epoch: int) -> Any:
             )  # fmt: skip
         return model
     optimizer = make_optimizer(config.optimizer)
-    if config.lr_schedule in ("cosine", "warmup_cosine"):
-        warmup = WARMUP_FRACTION if config.lr_schedule == "warmup_cosine" else 0.0
+    if config.lr_schedule == "warmup_cosine":
         total_steps = config.epochs * steps_per_epoch
-        optimizer = with_cosine_decay(optimizer, total_steps, warmup=warmup)
+        optimizer = with_cosine_decay(optimizer, total_steps, warmup=WARMUP_FRACTION)
     compile_model(model, optimizer, config.label_smoothing)
     return model
 
