@@ -14,6 +14,11 @@ def test_an_unfitted_trainer_has_no_run():
     trainer = KFoldTrainer(model_builder("benchmark"))
     for name in ("result_", "run_dir_", "run_"):
         assert not hasattr(trainer, name)
+        with pytest.raises(AttributeError, match=rf"KFoldTrainer\.{name} is set by fit: this "
+                           r"trainer is not fitted yet\. Call fit\(dataset\) first"):  # fmt: skip
+            getattr(trainer, name)
+    with pytest.raises(AttributeError, match="'KFoldTrainer' object has no attribute 'evaluate'"):
+        trainer.evaluate  # noqa: B018 - the attribute access is the test
 
 
 def test_too_many_folds_for_the_data_is_a_clear_error(tiny_dataset, tmp_path):
@@ -31,7 +36,7 @@ def test_too_many_folds_for_the_data_is_a_clear_error(tiny_dataset, tmp_path):
         ({"n_splits": 1}, "Invalid `n_splits`.*integer >= 2"),
         ({"epochs": 0}, "Invalid `epochs`"),
         ({"batch_size": 2.5}, "Invalid `batch_size`"),
-        ({"lr_schedule": "step"}, "Invalid `lr_schedule`.*'cosine', 'warmup_cosine'"),
+        ({"lr_schedule": "step"}, "Invalid `lr_schedule`.*'constant', 'warmup_cosine'"),
         ({"class_weight": {1: 2.0}}, r"Invalid `class_weight`.*\{0: w0, 1: w1\}"),
         ({"threshold_objective": "auc"}, "Invalid `threshold_objective`"),
         ({"patience": 0}, "Invalid `patience`"),

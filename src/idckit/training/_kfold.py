@@ -140,6 +140,15 @@ class KFoldTrainer:
         self.stream = stream
         self.model_config = model_config
 
+    def __getattr__(self, name: str) -> Any:
+        """Say that ``result_``, ``run_dir_`` and ``run_`` come from :meth:`fit`."""
+        if name in ("result_", "run_dir_", "run_"):
+            raise AttributeError(
+                f"{type(self).__name__}.{name} is set by fit: this trainer is not fitted yet. "
+                "Call fit(dataset) first, or load a finished run with idckit.Run.load(path)."
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     @classmethod
     def from_recipe(cls, recipe: str | Recipe, **kwargs: Any) -> KFoldTrainer:
         """Set up a trainer by a recipe (see :data:`idckit.training.RECIPES`).
