@@ -75,24 +75,6 @@ def parse_set(items: list[str]) -> dict[str, Any]:
     return changes
 
 
-def changed_recipe(recipe: Any, changes: dict[str, Any]) -> Any:
-    """``recipe.replace(**changes)``, with ``model__ARG`` names merged into ``model_kwargs`` and
-    ``learning_rate`` set through ``TrainingConfig.with_learning_rate``; the library's
-    ``ValueError`` speaks for names and values it refuses."""
-    changes = dict(changes)
-    rate = changes.pop("learning_rate", None)
-    builder = {
-        k.removeprefix("model__"): changes.pop(k) for k in list(changes) if k.startswith("model__")
-    }
-    if builder:
-        base = changes.get("model_kwargs", recipe.model_kwargs)
-        changes["model_kwargs"] = {**base, **builder}
-    recipe = recipe.replace(**changes)
-    if rate is not None:
-        recipe = recipe.replace(config=recipe.config.with_learning_rate(rate))
-    return recipe
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -129,7 +111,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Any]:
         changes = parse_set(args.changes)
         if args.baseline and set(changes) - {"seed"}:
             raise ValueError("--baseline trains the calibration CNN: only --set seed=S applies")
-        recipe = changed_recipe(get_recipe(args.recipe), changes)
+        recipe = get_recipe(args.recipe).replace(**changes)
     except ValueError as err:
         parser.error(str(err))
     if args.test_data is not None and args.protocol != "holdout":

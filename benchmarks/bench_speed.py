@@ -58,24 +58,6 @@ def parse_set(items: list[str]) -> dict[str, Any]:
     return changes
 
 
-def changed_recipe(recipe: Any, changes: dict[str, Any]) -> Any:
-    """``recipe.replace(**changes)``, with ``model__ARG`` names merged into ``model_kwargs`` and
-    ``learning_rate`` set through ``TrainingConfig.with_learning_rate``; the library's
-    ``ValueError`` speaks for names and values it refuses."""
-    changes = dict(changes)
-    rate = changes.pop("learning_rate", None)
-    builder = {
-        k.removeprefix("model__"): changes.pop(k) for k in list(changes) if k.startswith("model__")
-    }
-    if builder:
-        base = changes.get("model_kwargs", recipe.model_kwargs)
-        changes["model_kwargs"] = {**base, **builder}
-    recipe = recipe.replace(**changes)
-    if rate is not None:
-        recipe = recipe.replace(config=recipe.config.with_learning_rate(rate))
-    return recipe
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -107,7 +89,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Any]:
         parser.error(f"--max-patients must be >= 0, got {args.max_patients}")
     try:
         recipe = get_recipe(args.recipe).replace(n_splits=args.folds, epochs=args.epochs)
-        recipe = changed_recipe(recipe, parse_set(args.changes))
+        recipe = recipe.replace(**parse_set(args.changes))
     except ValueError as err:
         parser.error(str(err))
     return args, recipe

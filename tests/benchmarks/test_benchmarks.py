@@ -166,7 +166,7 @@ def test_set_reaches_the_recipe_its_config_and_its_model(module):
         ["epochs=5", "n_splits=4", "class_weight=null", "model__dropout=0.2",
          "model__convs_per_block=[1, 1, 2, 2]", "learning_rate=4e-3", "description=x"]
     )  # fmt: skip
-    recipe = module.changed_recipe(cpu, changes)
+    recipe = cpu.replace(**changes)  # the scripts pass --set to Recipe.replace as it is
     assert (recipe.config.epochs, recipe.config.n_splits) == (5, 4)
     assert recipe.config.class_weight is None
     assert dict(recipe.model_kwargs) == {
@@ -181,7 +181,7 @@ def test_set_reaches_the_recipe_its_config_and_its_model(module):
     )  # the rest of the optimizer is kept
     assert recipe.description == "x"
     assert cpu.config.epochs == 12 and cpu.config.learning_rate == 2e-3  # untouched
-    assert module.changed_recipe(cpu, {}) == cpu
+    assert cpu.replace(**module.parse_set([])) == cpu
 
 
 @pytest.mark.parametrize("module", WITH_SET, ids=lambda m: m.__name__)
@@ -193,7 +193,7 @@ def test_set_reaches_the_recipe_its_config_and_its_model(module):
 )  # fmt: skip
 def test_set_errors_are_the_librarys(module, item, message):
     with pytest.raises(ValueError, match=message):
-        module.changed_recipe(get_recipe("cpu"), module.parse_set([item]))
+        get_recipe("cpu").replace(**module.parse_set([item]))
 
 
 @pytest.mark.parametrize("script", ["bench_recipe.py", "bench_speed.py"])

@@ -67,14 +67,14 @@ def test_ties_share_the_best_rank():
     assert isinstance(GridSearchResult(tuple(rows)).to_table(), str)
 
 
-@pytest.mark.parametrize("grid", [{"learning_rate": [0.1]}, [{"epochs": [1]}, {"folds": [2]}]])
+@pytest.mark.parametrize("grid", [{"learning_rat": [0.1]}, [{"epochs": [1]}, {"folds": [2]}]])
 def test_unknown_grid_keys_are_refused_listing_the_settings(tiny_dataset, tmp_path, grid):
     config = TrainingConfig(n_splits=2, epochs=1)
     trainer = KFoldTrainer(model_builder("benchmark"), config, out_dir=tmp_path, verbose=0)
-    names = r", ".join(TrainingConfig.names())
+    names = r", ".join((*TrainingConfig.names(), "learning_rate"))
     with pytest.raises(ValueError, match=r"Invalid `param_grid` for grid_search: expected keys "
                        rf"among the TrainingConfig settings \({names}\), or model__<builder "
-                       r"argument>\. Received: param_grid='(learning_rate|folds)'"):  # fmt: skip
+                       r"argument>\. Received: param_grid='(learning_rat|folds)'"):  # fmt: skip
         grid_search(trainer, tiny_dataset, grid)
     assert list(tmp_path.iterdir()) == []  # refused before training anything
 

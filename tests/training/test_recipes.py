@@ -182,8 +182,19 @@ def test_replace_routes_recipe_fields_to_the_recipe_and_settings_to_its_config()
 
 def test_replace_refuses_a_name_that_is_neither_a_recipe_field_nor_a_setting():
     with pytest.raises(ValueError, match=r"Invalid `learning_rat` for TrainingConfig: expected "
-                       r"one of its settings \(n_splits, epochs, .*context\)"):  # fmt: skip
+                       r"one of its settings \(n_splits, .*context, learning_rate\)"):  # fmt: skip
         RECIPES["cpu"].replace(learning_rat=0.1)
+
+
+def test_replace_routes_model_arguments_and_the_learning_rate():
+    cpu = RECIPES["cpu"]
+    changed = cpu.replace(model__dropout=0.2, model__width=8, learning_rate=4e-3, epochs=2)
+    assert dict(changed.model_kwargs) == {**cpu.model_kwargs, "dropout": 0.2, "width": 8}
+    assert changed.config == cpu.config.replace(epochs=2, learning_rate=4e-3)
+    assert changed.config.optimizer["config"]["weight_decay"] == 1e-4  # the rest is kept
+    fresh = cpu.replace(model="benchmark", model_kwargs={}, model__filters=2, context=0)
+    assert dict(fresh.model_kwargs) == {"filters": 2}  # merged into the new kwargs
+    assert dict(cpu.model_kwargs) == {"width": 16, "depth": 4, "dropout": 0.3}  # untouched
 
 
 def test_context_needs_the_idc_cnn():

@@ -148,34 +148,34 @@ def test_replace_returns_a_changed_copy_and_refuses_unknown_names():
     assert (changed.epochs, changed.seed, config.epochs, config.seed) == (4, 2, 3, 0)
     assert changed == TrainingConfig(epochs=4, seed=2)
     assert config.replace() == config
-    names = ", ".join(EXPECTED)
+    names = ", ".join((*EXPECTED, "learning_rate"))
     with pytest.raises(ValueError, match=rf"^Invalid `folds` for TrainingConfig: expected one of "
                        rf"its settings \({names}\)\. Received: folds=3\.$"):  # fmt: skip
         config.replace(folds=3)
-    with pytest.raises(ValueError, match=r"Invalid `learning_rate`"):  # not a setting either
-        config.replace(epochs=2, learning_rate=0.1)
+    assert config.replace(epochs=2, learning_rate=0.1).learning_rate == 0.1  # not a field, but
+    assert "learning_rate" not in TrainingConfig.names()  # a name that replace understands
 
 
-def test_learning_rate_and_with_learning_rate():
+def test_learning_rate_and_replace_learning_rate():
     config = TrainingConfig(optimizer={"class_name": "SGD", "config": {"momentum": 0.2}})
     assert config.learning_rate is None  # the dict does not say
-    faster = config.with_learning_rate(0.05)
+    faster = config.replace(learning_rate=0.05)
     assert faster.learning_rate == 0.05 and config.learning_rate is None
     assert faster.to_dict()["optimizer"] == {
         "class_name": "SGD", "config": {"momentum": 0.2, "learning_rate": 0.05}
     }  # fmt: skip
     assert faster.replace(optimizer=config.optimizer) == config
-    assert TrainingConfig().with_learning_rate(3e-3).learning_rate == 3e-3
+    assert TrainingConfig().replace(learning_rate=3e-3).learning_rate == 3e-3
     assert TrainingConfig(optimizer="adam").learning_rate is None
     with pytest.raises(ValueError, match=r"Invalid `learning_rate` for TrainingConfig: expected "
                        r"a float > 0\. Received: learning_rate=0\."):  # fmt: skip
-        TrainingConfig().with_learning_rate(0)
+        TrainingConfig().replace(learning_rate=0)
     with pytest.raises(ValueError, match=r"Invalid `learning_rate`.*Received: learning_rate=True"):
-        TrainingConfig().with_learning_rate(True)
+        TrainingConfig().replace(learning_rate=True)
     with pytest.raises(ValueError, match=r"Invalid `optimizer` for TrainingConfig: expected a "
                        r"Keras optimizer config dict to set its learning rate\. Received: "
                        r"optimizer='adam'"):  # fmt: skip
-        TrainingConfig(optimizer="adam").with_learning_rate(0.1)
+        TrainingConfig(optimizer="adam").replace(learning_rate=0.1)
 
 
 def test_to_dict_is_json_and_names_every_setting():
@@ -273,12 +273,12 @@ def test_a_json_round_trip_gives_the_same_config(config):
 
 @settings(max_examples=30, deadline=None)
 @given(_configs, st.floats(1e-6, 10))
-def test_with_learning_rate_changes_only_the_rate(config, rate):
+def test_replace_learning_rate_changes_only_the_rate(config, rate):
     if isinstance(config.optimizer, str):  # a name: no config dict to change
         with pytest.raises(ValueError, match="Invalid `optimizer`"):
-            config.with_learning_rate(rate)
+            config.replace(learning_rate=rate)
         return
-    changed = config.with_learning_rate(rate)
+    changed = config.replace(learning_rate=rate)
     assert changed.learning_rate == rate
     assert changed.optimizer["class_name"] == config.optimizer["class_name"]
     assert changed.replace(optimizer=config.optimizer) == config

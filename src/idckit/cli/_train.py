@@ -25,6 +25,7 @@ _SETTING_FLAGS = {
     "context": "context",
     "label_smoothing": "label_smoothing",
     "seed": "seed",
+    "learning_rate": "learning_rate",
 }
 
 
@@ -172,8 +173,6 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
     if args.class_weight is not None:
         changes["class_weight"] = None if args.class_weight == "none" else args.class_weight
     changes.update(_smoothing(args, recipe.config))
-    if args.learning_rate is not None:
-        changes["optimizer"] = recipe.config.with_learning_rate(args.learning_rate).optimizer
     return recipe.replace(**changes)
 
 

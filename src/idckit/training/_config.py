@@ -35,6 +35,8 @@ OptimizerSpec = str | Mapping[str, Any] | Callable[[], Any]
 
 LR_SCHEDULES = ("constant", "warmup_cosine")
 OBJECTIVES = ("f1", "youden", "min_recall")
+#: Not a setting of its own: :meth:`TrainingConfig.replace` sets the optimizer's rate by it.
+LEARNING_RATE = "learning_rate"
 _OWNER = "TrainingConfig"
 
 
@@ -249,18 +251,26 @@ class TrainingConfig:
     def replace(self, **changes: Any) -> TrainingConfig:
         """Return a checked copy with ``changes`` applied (``dataclasses.replace``).
 
+        Besides the settings, ``learning_rate`` sets the learning rate of a config-dict
+        ``optimizer`` and keeps the rest of it (see :attr:`learning_rate`).
+
         Examples
         --------
         >>> TrainingConfig().replace(seed=3).seed
         3
+        >>> TrainingConfig().replace(learning_rate=3e-3).optimizer["config"]["learning_rate"]
+        0.003
         """
-        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        changes = dict(changes)
+        rate = changes.pop(LEARNING_RATE, None)
+        unknown = sorted(set(changes) - set(self.names()))
         if unknown:
+            allowed = ", ".join((*self.names(), LEARNING_RATE))
             raise invalid_argument(
-                unknown[0], _OWNER, f"one of its settings ({', '.join(self.names())})",
-                changes[unknown[0]],
-            )  # fmt: skip
-        return dataclasses.replace(self, **changes)
+                unknown[0], _OWNER, f"one of its settings ({allowed})", changes[unknown[0]]
+            )
+        config = dataclasses.replace(self, **changes)
+        return config if rate is None else config._with_learning_rate(rate)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -287,15 +297,8 @@ class TrainingConfig:
             return float(rate) if isinstance(rate, numbers.Real) else None
         return None
 
-    def with_learning_rate(self, rate: float) -> TrainingConfig:
-        """Return a copy whose config-dict ``optimizer`` has the learning rate ``rate``.
-
-        Examples
-        --------
-        >>> TrainingConfig().with_learning_rate(3e-3).learning_rate
-        0.003
-        """
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not rate > 0:
+    def _with_learning_rate(self, rate: Any) -> TrainingConfig:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not float(rate) > 0:
             raise invalid_argument("learning_rate", _OWNER, "a float > 0", rate)
         if not isinstance(self.optimizer, Mapping):
             raise invalid_argument(
@@ -304,7 +307,7 @@ class TrainingConfig:
             )  # fmt: skip
         optimizer = thawed(self.optimizer)
         optimizer["config"] = {**optimizer.get("config", {}), "learning_rate": float(rate)}
-        return self.replace(optimizer=optimizer)
+        return dataclasses.replace(self, optimizer=optimizer)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as JSON-ready data (what a run's ``config.json`` stores)."""

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from idckit._errors import invalid_argument
 from idckit.training._atomic import atomic_write_json, atomic_write_text
-from idckit.training._config import TrainingConfig, json_safe
+from idckit.training._config import LEARNING_RATE, TrainingConfig, json_safe
 from idckit.training._kfold import KFoldTrainer
+from idckit.training._recipes import MODEL_PREFIX
 
 if TYPE_CHECKING:  # pragma: no cover
     from idckit.data import IDCPatchDataset
@@ -73,8 +74,10 @@ class GridSearchResult:
 def _check_keys(combos: Sequence[Mapping[str, Any]]) -> None:
     for combo in combos:
         for key in combo:
-            if key not in TrainingConfig.names() and not key.startswith("model__"):
-                allowed = ", ".join(TrainingConfig.names())
+            if key not in (*TrainingConfig.names(), LEARNING_RATE) and not key.startswith(
+                MODEL_PREFIX
+            ):
+                allowed = ", ".join((*TrainingConfig.names(), LEARNING_RATE))
                 raise invalid_argument(
                     "param_grid", "grid_search",
                     f"keys among the TrainingConfig settings ({allowed}), or "
@@ -83,8 +86,10 @@ def _check_keys(combos: Sequence[Mapping[str, Any]]) -> None:
 
 
 def _trainer_for(base: KFoldTrainer, combo: Mapping[str, Any], out_dir: Path) -> KFoldTrainer:
-    model_kwargs = {k[len("model__") :]: v for k, v in combo.items() if k.startswith("model__")}
-    settings = {k: v for k, v in combo.items() if not k.startswith("model__")}
+    model_kwargs = {
+        k.removeprefix(MODEL_PREFIX): v for k, v in combo.items() if k.startswith(MODEL_PREFIX)
+    }
+    settings = {k: v for k, v in combo.items() if not k.startswith(MODEL_PREFIX)}
     changes: dict[str, Any] = {"config": base.training_config.replace(**settings)}
     if model_kwargs:
         changes["build_model"] = functools.partial(base.build_model, **model_kwargs)

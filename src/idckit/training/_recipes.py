@@ -21,6 +21,8 @@ from idckit.inference import SpatialSmoothing
 from idckit.training._config import TrainingConfig, thawed
 
 _RECIPE_FIELDS = ("name", "model", "model_kwargs", "config", "description")
+#: ``model__<arg>``: an argument of the model builder (recipes and grid search alike).
+MODEL_PREFIX = "model__"
 
 
 @dataclass(frozen=True)
@@ -67,14 +69,23 @@ class Recipe:
     def replace(self, **changes: Any) -> Recipe:
         """Return a copy with ``changes``: recipe fields, or settings of its :attr:`config`.
 
+        Names are routed by what they are: recipe fields (``model``, ``model_kwargs``, ...) go
+        to the recipe, ``model__<arg>`` to the model builder's arguments (merged into
+        ``model_kwargs``, as :func:`grid_search` names them), anything else to
+        :meth:`TrainingConfig.replace` (settings, and ``learning_rate``).
+
         Examples
         --------
-        >>> recipe = get_recipe("cpu").replace(epochs=2, description="quick")
-        >>> recipe.config.epochs, recipe.description
-        (2, 'quick')
+        >>> recipe = get_recipe("cpu").replace(epochs=2, model__dropout=0.2, learning_rate=1e-3)
+        >>> recipe.config.epochs, recipe.model_kwargs["dropout"], recipe.config.learning_rate
+        (2, 0.2, 0.001)
         """
         own = {k: v for k, v in changes.items() if k in _RECIPE_FIELDS}
-        settings = {k: v for k, v in changes.items() if k not in _RECIPE_FIELDS}
+        builder = {k: v for k, v in changes.items() if k.startswith(MODEL_PREFIX)}
+        settings = {k: v for k, v in changes.items() if k not in own and k not in builder}
+        builder = {k.removeprefix(MODEL_PREFIX): v for k, v in builder.items()}
+        if builder:
+            own["model_kwargs"] = {**own.get("model_kwargs", self.model_kwargs), **builder}
         config = own.pop("config", self.config)
         if settings:
             config = config.replace(**settings)
