@@ -13,9 +13,9 @@ True
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from idckit._lazy import load_export, public_dir
+from idckit._lazy import lazy_exports
 
 __version__ = "0.1.0.dev0"
 
@@ -93,12 +93,4 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use (PEP 562)."""
-    return load_export(__name__, _EXPORTS, name)
-
-
-def __dir__() -> list[str]:
-    return public_dir(globals(), __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -57,3 +57,30 @@ def public_dir(namespace: Iterable[str], public: Iterable[str]) -> list[str]:
     ['a', 'b']
     """
     return sorted(set(namespace) | set(public))
+
+
+def lazy_exports(
+    package: str, exports: Mapping[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """Return the ``__getattr__`` and ``__dir__`` of a package whose public names load lazily.
+
+    Every package ``__init__`` declares ``_EXPORTS`` (public name -> defining module) and ends
+    with ``__all__ = sorted(_EXPORTS)`` and ``__getattr__, __dir__ = lazy_exports(__name__,
+    _EXPORTS)`` (PEP 562).
+
+    Examples
+    --------
+    >>> getattr_, dir_ = lazy_exports("idckit", {"invalid_argument": "idckit._errors"})
+    >>> getattr_("invalid_argument").__name__, "invalid_argument" in dir_()
+    ('invalid_argument', True)
+    """
+    public = sorted(exports)
+
+    def __getattr__(name: str) -> Any:  # noqa: N807 - the module hook's own name
+        """Import a public name on first use (PEP 562)."""
+        return load_export(package, exports, name)
+
+    def __dir__() -> list[str]:  # noqa: N807 - the module hook's own name
+        return public_dir(vars(sys.modules[package]), public)
+
+    return __getattr__, __dir__

@@ -85,24 +85,8 @@ def plot_patch_grid(
 ) -> Figure:
     """Grids of random patches of each class, side by side (5x5 each by default).
 
-    Parameters
-    ----------
-    images
-        Patches, shape ``(N, H, W, 3)``: uint8 RGB, or floats in [0, 255]. A memory-mapped
-        array is fine: only the drawn patches are read.
-    labels
-        Label of every patch (0 = IDC(-), 1 = IDC(+)), shape ``(N,)``.
-    n_per_class
-        Patches drawn per class (fewer when a class has fewer); the grid is square.
-    seed
-        Seed of the random choice of patches.
-    target_names
-        Names of class 0 and class 1, used as panel titles.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One panel per class, each a grid of patches without axes.
+    What :meth:`IDCPatchDataset.plot_samples` draws (its docstring describes the arguments),
+    from an array of patches and their labels; returns the figure.
 
     Examples
     --------

@@ -104,29 +104,9 @@ def patient_train_test_split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split patch indices into patient-disjoint train and test sets.
 
-    With ``stratify=True`` patients are ranked by their IDC(+) fraction and cut into as many
-    consecutive strata as there are test patients; one random patient is drawn from each
-    stratum, so the test patients span the range of IDC(+) burden of the whole cohort.
-
-    Parameters
-    ----------
-    patients
-        Patient id of every patch, shape ``(N,)``.
-    labels
-        Label of every patch (0 = IDC(-), 1 = IDC(+)), shape ``(N,)``.
-    test_size
-        Fraction of **patients** in (0, 1) (rounded up, at least one), or a number of
-        patients; at least one patient must remain for training.
-    seed
-        Seed of the random draw; the same seed gives the same split.
-    stratify
-        Stratify by each patient's IDC(+) fraction (otherwise draw patients uniformly).
-
-    Returns
-    -------
-    train_idx, test_idx : numpy.ndarray
-        Sorted ``intp`` patch indices; every patch is in exactly one of them and no patient
-        is in both.
+    What :meth:`IDCPatchDataset.train_test_split` does (its docstring describes the
+    arguments and the stratification), on arrays of patch patients and labels; returns the
+    sorted ``intp`` patch indices of each side.
 
     Examples
     --------

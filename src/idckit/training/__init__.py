@@ -26,9 +26,9 @@ Examples
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from idckit._lazy import load_export, public_dir
+from idckit._lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
     from idckit.training._config import TrainingConfig as TrainingConfig
@@ -60,12 +60,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use (PEP 562)."""
-    return load_export(__name__, _EXPORTS, name)
-
-
-def __dir__() -> list[str]:
-    return public_dir(globals(), __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
