@@ -30,23 +30,8 @@ def plot_class_balance(
 ) -> Figure:
     """Pie chart of the class balance, with the per-patient IDC(+) fractions beside it.
 
-    Parameters
-    ----------
-    labels
-        Label of every patch (0 = IDC(-), 1 = IDC(+)), shape ``(N,)``.
-    patients
-        Patient id of every patch. When given (and ``ax`` is None) a second panel shows the
-        histogram of the patients' IDC(+) fractions.
-    target_names
-        Names of class 0 and class 1.
-    ax
-        Axes to draw the pie into (only the pie: the per-patient panel needs a figure of its
-        own); a new figure is made when None.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The figure holding the chart(s).
+    What :meth:`IDCPatchDataset.plot_class_balance` draws (its docstring describes the
+    arguments), from arrays of labels and patients; returns the figure.
 
     Examples
     --------

@@ -18,6 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from idckit._errors import invalid_argument
+from idckit.reporting._report import TARGET_NAMES
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -31,7 +32,6 @@ _OUTCOME_COLOURS = ListedColormap(["#d9d9d9", "#ff7f0e", "#1f77b4", "#d62728"])
 _OUTCOMES = ((3, "true positive"), (1, "false positive"), (2, "false negative"),
              (0, "true negative"))  # fmt: skip
 _LABEL_COLOURS = ListedColormap(["#d9d9d9", "#d62728"])
-_CLASSES = ("IDC(-)", "IDC(+)")
 
 
 def _key(colour: Any, label: str) -> Patch:
@@ -130,7 +130,9 @@ def _draw_slide(axes: list[Axes], patient: str, images: Any, labels: Any, grid: 
         interpolation="nearest",
     )  # fmt: skip
     counts = np.bincount(labels, minlength=2)
-    classes = [_key(_LABEL_COLOURS(k), f"{name} ({counts[k]})") for k, name in enumerate(_CLASSES)]
+    classes = [
+        _key(_LABEL_COLOURS(k), f"{name} ({counts[k]})") for k, name in enumerate(TARGET_NAMES)
+    ]
     _legend(axes[1], [*classes, _key("white", "no patch")])
     axes[1].set_title("Annotation: IDC(+) red")
 

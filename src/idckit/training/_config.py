@@ -40,10 +40,10 @@ LEARNING_RATE = "learning_rate"
 _OWNER = "TrainingConfig"
 
 
-def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-    """Read-only view of ``mapping``, nested mappings included."""
+def frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """Read-only view of ``mapping``, nested mappings included (:func:`thawed` undoes it)."""
     return MappingProxyType(
-        {k: _frozen(v) if isinstance(v, Mapping) else v for k, v in (mapping or {}).items()}
+        {k: frozen(v) if isinstance(v, Mapping) else v for k, v in (mapping or {}).items()}
     )
 
 
@@ -52,7 +52,7 @@ def thawed(value: Any) -> Any:
 
     Examples
     --------
-    >>> thawed(_frozen({"a": {"b": 1}}))
+    >>> thawed(frozen({"a": {"b": 1}}))
     {'a': {'b': 1}}
     """
     if isinstance(value, Mapping):
@@ -103,7 +103,7 @@ def _check_optimizer(value: Any) -> OptimizerSpec:
     if isinstance(value, str) and value:
         return value
     if isinstance(value, Mapping) and "class_name" in value:
-        return _frozen(value)
+        return frozen(value)
     if callable(value) and not hasattr(value, "apply_gradients"):
         return value  # type: ignore[no-any-return]  # a factory
     raise invalid_argument(
@@ -121,7 +121,7 @@ def _check_min_recall(value: Any) -> float:
 
 
 def _default_optimizer() -> Mapping[str, Any]:
-    return _frozen({"class_name": "Adam", "config": {"learning_rate": 1e-3}})
+    return frozen({"class_name": "Adam", "config": {"learning_rate": 1e-3}})
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from idckit._errors import invalid_argument
 from idckit.inference import SpatialSmoothing
-from idckit.training._config import TrainingConfig, thawed
+from idckit.training._config import TrainingConfig, frozen, thawed
 
 _RECIPE_FIELDS = ("name", "model", "model_kwargs", "config", "description")
 #: ``model__<arg>``: an argument of the model builder (recipes and grid search alike).
@@ -57,7 +57,7 @@ class Recipe:
     description: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "model_kwargs", MappingProxyType(dict(self.model_kwargs)))
+        object.__setattr__(self, "model_kwargs", frozen(self.model_kwargs))
         if not isinstance(self.config, TrainingConfig):
             raise invalid_argument("config", "Recipe", "a TrainingConfig", self.config)
         if self.config.context and self.model != "idc_cnn":
