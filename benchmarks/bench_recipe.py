@@ -153,6 +153,45 @@ def scores(labels: Any, prob: Any, threshold: Any) -> dict[str, Any]:
     return {k: round(float(v), 4) if k != "confusion_matrix" else v for k, v in found.items()}
 
 
+def report_scores(report: dict[str, Any]) -> dict[str, Any]:
+    """The headline scores of a ``ClassificationReport.to_dict()``, rounded."""
+    found = {
+        "f1_pos": report["IDC(+)"]["f1-score"],
+        "balanced_accuracy": report["balanced_accuracy"],
+        "recall_pos": report["sensitivity"],
+        "specificity": report["specificity"],
+        "roc_auc": report["roc_auc"],
+        "confusion_matrix": report["confusion_matrix"],
+    }
+    found["f1_pos_at_28pct"] = f1_at_prevalence(found["confusion_matrix"], DATA_SET_PREVALENCE)
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in found.items()}
+
+
+#: Threshold rules compared on one trained run: a fixed threshold, or an objective that
+#: chooses it on the run's out-of-fold predictions (``TrainingConfig.threshold_objective``).
+THRESHOLD_RULES = (0.5, "f1", "youden", "min_recall")
+
+
+def threshold_rules(result: Any, report: Any) -> dict[str, Any]:
+    """Held-out scores at the threshold each rule of THRESHOLD_RULES chooses out of fold."""
+    from idckit.reporting import choose_threshold
+
+    oof = result.oof
+    rules = {}
+    for rule in THRESHOLD_RULES:
+        if isinstance(rule, float):
+            threshold = rule
+        else:
+            threshold = choose_threshold(
+                oof.labels, oof.prob_idc, rule, min_recall=result.min_recall
+            )
+        rules[str(rule)] = {
+            "threshold": round(threshold, 4),
+            **report_scores(report.at_threshold(threshold).to_dict()),
+        }
+    return rules
+
+
 def describe(dataset: Any) -> dict[str, Any]:
     return {
         "patients": len(dataset.patient_ids), "patches": len(dataset),
@@ -224,23 +263,23 @@ def holdout(args: argparse.Namespace, recipe: Any, run_dir: Path) -> dict[str, A
         found, extra = scores(held_out.labels, prob, 0.5), {}
     else:
         trainer = train_recipe(recipe, train, run_dir)
-        report = trainer.run_.evaluate(held_out).to_dict()
-        found = {
-            "f1_pos": report["IDC(+)"]["f1-score"],
-            "balanced_accuracy": report["balanced_accuracy"],
-            "roc_auc": report["roc_auc"],
-            "confusion_matrix": report["confusion_matrix"],
-        }
-        found["f1_pos_at_28pct"] = f1_at_prevalence(found["confusion_matrix"], DATA_SET_PREVALENCE)
-        found = {k: round(v, 4) if isinstance(v, float) else v for k, v in found.items()}
+        report = trainer.run_.evaluate(held_out)
+        found = report_scores(report.to_dict())
         cv = trainer.result_.summary()
         extra = {
             "threshold": trainer.run_.threshold,
+            "train_minutes": round(sum(f.seconds for f in trainer.result_.folds) / 60, 1),
+            "operating_points": trainer.run_.operating_points(report),
+            "threshold_rules": threshold_rules(trainer.result_, report),
             "cv_on_train": {
                 key: [round(cv[key][stat], 4) for stat in ("mean", "std")]
                 for key in ("f1_pos", "balanced_accuracy", "roc_auc")
             },
         }
+        write_predictions(
+            run_dir / "held_out_predictions.csv", held_out, np.zeros(len(held_out), int),
+            np.asarray(report.y_score),
+        )  # fmt: skip
     return {
         "minutes": round((time.perf_counter() - start) / 60, 1),
         "train": describe(train),

@@ -389,3 +389,30 @@ def test_bench_data_without_the_baselines_writes_its_rates(trees, tmp_path):
                 "index_seconds", "index_peak_mb"):  # fmt: skip
         assert result[key] > 0, key
     assert "decode_limit" not in result
+
+
+def test_threshold_rules_score_the_held_out_patients_at_each_out_of_fold_threshold():
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    from idckit.reporting import ClassificationReport, choose_threshold
+    from idckit.training import CrossValidationResult, FoldResult, Predictions
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 200)
+    oof_prob = np.clip(labels * 0.3 + rng.uniform(0, 0.7, 200), 0, 1)
+    oof = Predictions([f"p{i}" for i in range(200)], ["a"] * 200, np.zeros(200),
+                      np.zeros(200), labels, oof_prob)  # fmt: skip
+    fold = FoldResult(1, {"f1_pos": 0.5}, 1, 1, ("a",), ("b",), 1, 1, 0.0)
+    result = CrossValidationResult((fold,), 0.5, 0.5, oof, {}, "r", 0.9)
+    truth = rng.integers(0, 2, 100)
+    prob = np.clip(truth * 0.2 + rng.uniform(0, 0.8, 100), 0, 1)
+    report = ClassificationReport.from_predictions(truth, prob)
+    rules = bench_recipe.threshold_rules(result, report)
+    assert list(rules) == ["0.5", "f1", "youden", "min_recall"]
+    for name, rule in zip(rules, bench_recipe.THRESHOLD_RULES, strict=True):
+        cut = rule if isinstance(rule, float) else choose_threshold(labels, oof_prob, rule)
+        assert rules[name]["threshold"] == round(cut, 4)
+        assert rules[name]["f1_pos"] == round(f1_score(truth, prob >= cut), 4)
+        assert rules[name]["balanced_accuracy"] == round(
+            balanced_accuracy_score(truth, prob >= cut), 4
+        )

@@ -256,14 +256,16 @@ def test_evaluate_json_prints_exactly_one_object_with_the_documented_keys(traine
     assert set(summary) == {
         "f1_pos", "f1_macro", "f1_weighted", "precision_pos", "recall_pos", "accuracy",
         "balanced_accuracy", "roc_auc", "confusion_matrix", "threshold", "n_patches",
-        "n_patients",
+        "n_patients", "operating_points",
     }  # fmt: skip
+    assert set(summary["operating_points"]) == {"run", "recall_target"}
     report = json.loads((base / "run" / "report.json").read_text())
     assert summary["threshold"] == report["threshold"] and summary["n_patients"] == 3
     (tn, fp), (fn, tp) = summary["confusion_matrix"]
     assert tn + fp + fn + tp == summary["n_patches"]
     test_report = json.loads((base / "run" / "test" / "evaluation.json").read_text())
     assert test_report["confusion_matrix"] == summary["confusion_matrix"]
+    assert test_report["operating_points"] == summary["operating_points"]
 
 
 @pytest.mark.slow

@@ -91,6 +91,21 @@ def test_hed_jitter_matches_the_unvectorised_definition():
         np.testing.assert_allclose(g.reshape(-1, 3), np.clip(rgb, 0, 255), atol=0.02)
 
 
+def test_hed_shift_sets_the_bound_of_the_stain_shift():
+    batch = _rng(1).integers(0, 256, (3, 5, 5, 3), dtype=np.uint8)
+    got = hed_jitter(batch, _rng(2), 0.2, shift=0.2)
+    draws = _rng(2)
+    scale, shift = draws.uniform(0.8, 1.2, (3, 3)), draws.uniform(-0.2, 0.2, (3, 3))
+    for patch, a, b, g in zip(batch, scale, shift, got, strict=True):
+        stains = -np.log((patch.reshape(-1, 3) + 1.0) / 256.0) @ HED_FROM_RGB
+        rgb = 256.0 * np.exp(-((stains * a + b) @ RGB_FROM_HED)) - 1.0
+        np.testing.assert_allclose(g.reshape(-1, 3), np.clip(rgb, 0, 255), atol=0.02)
+    strong = Augmentation.hed_strong()
+    assert (strong.hed, strong.hed_shift, strong.dihedral) == (0.2, 0.2, True)
+    assert Augmentation.coerce(strong.to_dict()) == strong
+    assert "hed_shift" not in Augmentation(hed=0.1).to_dict()  # as runs recorded it before
+
+
 def test_hed_jitter_changes_the_stains_per_patch():
     batch = np.repeat(_rng(3).integers(40, 220, (1, 10, 10, 3), dtype=np.uint8), 8, axis=0)
     out = Augmentation(dihedral=False, hed=0.1).apply(batch, _rng())
@@ -202,6 +217,7 @@ def test_describe_gives_equal_settings_equal_records():
         ({"brightness": 256}, r"Invalid `brightness`.*\[0, 255\]"),
         ({"contrast": 1}, r"Invalid `contrast`.*\[0, 1\)"),
         ({"saturation": 1.5}, r"Invalid `saturation`.*\[0, 1\]"),
+        ({"hed_shift": 1.5}, r"Invalid `hed_shift`.*\[0, 1\]"),
         ({"saturation": float("nan")}, r"Invalid `saturation`"),
         ({"brightness": True}, r"Invalid `brightness`"),
         ({"contrast": "0.1"}, r"Invalid `contrast`"),

@@ -253,3 +253,17 @@ def test_summary_of_hard_labels_has_no_roc_auc():
     summary = ClassificationReport.from_predictions([0, 1, 1, 0], [0, 1, 0, 0]).summary()
     assert np.isnan(summary["roc_auc"]) and summary["recall_pos"] == 0.5
     assert summary["confusion_matrix"] == [[2, 0], [1, 1]]
+
+
+def test_at_threshold_equals_a_report_built_at_that_threshold():
+    y_true, y_prob = [0, 0, 1, 1, 1], [0.1, 0.6, 0.55, 0.8, 0.3]
+    report = ClassificationReport.from_predictions(y_true, y_prob, threshold=0.5)
+    moved = report.at_threshold(0.3)
+    expected = ClassificationReport.from_predictions(y_true, y_prob, threshold=0.3)
+    assert moved.to_dict() == expected.to_dict()
+
+
+def test_at_threshold_needs_the_scores():
+    hard = ClassificationReport.from_predictions([0, 1], [0, 1])
+    with pytest.raises(ValueError, match=r"Invalid `threshold` for ClassificationReport\.at_thr"):
+        hard.at_threshold(0.5)

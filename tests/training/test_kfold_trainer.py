@@ -212,6 +212,12 @@ def test_evaluate_is_the_mean_of_the_fold_models(fitted, tiny_dataset, tmp_path)
     )
     summary = json.loads((tmp_path / "evaluation.json").read_text())
     assert summary["n_patches"] == len(tiny_dataset) and summary["n_patients"] == 8
+    target = summary["operating_points"]["recall_target"]
+    assert target["threshold"] == run.recall_threshold
+    decided = mean >= run.recall_threshold
+    assert target["recall"] == pytest.approx(decided[tiny_dataset.labels == 1].mean())
+    assert target["specificity"] == pytest.approx(1 - decided[tiny_dataset.labels == 0].mean())
+    assert "reaches 90% recall(+) out of fold" in (tmp_path / "report.txt").read_text()
 
 
 def test_predict_carries_the_patch_metadata(fitted, tiny_dataset):

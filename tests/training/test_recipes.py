@@ -182,7 +182,8 @@ def test_replace_routes_recipe_fields_to_the_recipe_and_settings_to_its_config()
 
 def test_replace_refuses_a_name_that_is_neither_a_recipe_field_nor_a_setting():
     with pytest.raises(ValueError, match=r"Invalid `learning_rat` for TrainingConfig: expected "
-                       r"one of its settings \(n_splits, .*context, learning_rate\)"):  # fmt: skip
+                       r"one of its settings \(n_splits, .*stain_normalization, "
+                       r"learning_rate\)"):  # fmt: skip
         RECIPES["cpu"].replace(learning_rat=0.1)
 
 

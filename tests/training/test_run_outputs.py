@@ -46,7 +46,12 @@ def test_threshold_is_chosen_on_the_joined_out_of_fold_predictions(
     assert report["summary"]["f1_pos"]["mean"] == pytest.approx(0.65)
     assert json.loads(run.summary_json_path.read_text()) == result.summary()
     summary = "run done: validation F1(+) 0.6500 +- 0.0500 over 2 folds (print the result for"
-    assert said == [f"{summary} the table); {result.threshold_line()}"]
+    assert said == [
+        f"{summary} the table); {result.threshold_line()}",
+        result.operating_points_line(),
+    ]
+    assert report["min_recall"] == min_recall
+    assert report["operating_points"] == result.operating_points()
 
 
 def test_load_result_reads_back_what_finish_run_wrote(tmp_path):
@@ -54,4 +59,5 @@ def test_load_result_reads_back_what_finish_run_wrote(tmp_path):
     result = finish_run(run, _fold_files(run, np.random.default_rng(1)), "youden", 0.9, print)
     loaded = load_result(run)
     assert loaded.folds == result.folds and loaded.threshold == result.threshold
+    assert loaded.min_recall == 0.9 and loaded.operating_points() == result.operating_points()
     np.testing.assert_array_equal(loaded.oof.prob_idc, result.oof.prob_idc)

@@ -19,7 +19,7 @@ from idckit.training import TrainingConfig
 EXPECTED = (
     "n_splits", "epochs", "batch_size", "optimizer", "lr_schedule", "class_weight",
     "label_smoothing", "augment", "patience", "seed", "threshold_objective", "min_recall", "tta",
-    "smoothing", "context",
+    "smoothing", "context", "stain_normalization",
 )  # fmt: skip
 
 

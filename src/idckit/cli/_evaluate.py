@@ -30,7 +30,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="print one JSON object: f1_pos, f1_macro, f1_weighted, precision_pos, recall_pos, "
         "accuracy, balanced_accuracy, roc_auc, confusion_matrix [[tn, fp], [fn, tp]], "
-        "threshold, n_patches, n_patients",
+        "threshold, n_patches, n_patients, operating_points (recall(+) and specificity at the "
+        "run's threshold and at the threshold that reached 90%% recall out of fold)",
     )
     parser.add_argument(
         "--out",
@@ -39,6 +40,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "patients with the most misclassified patches in DIR/patient_maps",
     )
     return parser
+
+
+def operating_points_line(run: Any, report: Any) -> str:
+    """Recall(+) and specificity of ``report`` at the run's threshold and its recall target."""
+    from idckit.training._results import describe_operating_points
+
+    return describe_operating_points(run.operating_points(report), run.config.min_recall)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         **report.summary(),
         "n_patches": len(dataset),
         "n_patients": len(dataset.patient_ids),
+        "operating_points": run.operating_points(report),
     }
     if args.json:
         print(json_line(summary))
@@ -64,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         f"threshold {summary['threshold']:.4f} ({how}); "
         f"{summary['n_patches']} patches from {summary['n_patients']} patients"
     )
+    print(f"operating points: {operating_points_line(run, report)}")
     print(f"post-processing (as the run was trained): {postprocessing_line(run.config)}")
     if args.out:
         print(f"report, predictions and plots written to {args.out}")

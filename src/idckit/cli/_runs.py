@@ -8,7 +8,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from idckit.cli._main import CLIError
@@ -23,22 +23,33 @@ def one_line_errors() -> Iterator[None]:
         raise CLIError(str(err).splitlines()[0] if str(err) else repr(err)) from err
 
 
-def load_dataset(path: str | os.PathLike[str], cache_dir: str | None = None) -> Any:
-    """Index the patches under ``path`` (decoding into the cache on first use)."""
+#: The help of a ``DATA_DIR`` argument that takes one or more trees.
+DATA_DIRS_HELP = "tree(s) of patch PNGs; several trees (of distinct patients) are used as one"
+
+
+def load_dataset(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], cache_dir: str | None = None
+) -> Any:
+    """Index the patches under ``paths``, one tree or several as one (decoding on first use)."""
     from idckit.data import IDCPatchDataset
 
-    if not os.path.isdir(path):
-        raise CLIError(f"no such data directory: {os.fspath(path)!r}")
-    return IDCPatchDataset.from_directory(path, cache_dir=cache_dir, progress=sys.stderr.isatty())
+    roots = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    for path in roots:
+        if not os.path.isdir(path):
+            raise CLIError(f"no such data directory: {os.fspath(path)!r}")
+    return IDCPatchDataset.from_directory(
+        roots[0] if len(roots) == 1 else roots, cache_dir=cache_dir, progress=sys.stderr.isatty()
+    )
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Add what every command that applies a finished run takes.
 
-    ``RUN_DIR``, ``DATA_DIR``, ``--batch-size`` and ``--cache-dir``; :func:`load_run` reads them.
+    ``RUN_DIR``, ``DATA_DIR`` (one or more), ``--batch-size`` and ``--cache-dir``;
+    :func:`load_run` reads them.
     """
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a finished `idckit train` run")
-    parser.add_argument("data_dir", metavar="DATA_DIR", help="tree of patch PNGs")
+    parser.add_argument("data_dir", metavar="DATA_DIR", nargs="+", help=DATA_DIRS_HELP)
     parser.add_argument("--batch-size", type=int, metavar="B", help="inference batch size")
     parser.add_argument("--cache-dir", metavar="DIR", help="decode cache location")
 

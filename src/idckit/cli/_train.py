@@ -1,4 +1,4 @@
-"""``idckit train DATA_DIR --out RUN_DIR``: patient-grouped K-fold training by recipe."""
+"""``idckit train DATA_DIR [DATA_DIR ...] --out RUN_DIR``: patient-grouped K-fold training."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from idckit.cli._main import CLIError
-from idckit.cli._runs import load_dataset, one_line_errors
+from idckit.cli._runs import DATA_DIRS_HELP, load_dataset, one_line_errors
 from idckit.training import RECIPES, Recipe, TrainingConfig, get_recipe
 
 #: Model names the command line offers (any ``keras.applications`` name also works in Python).
@@ -43,10 +43,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="cross-validate a model by patient (resumable) and choose its threshold",
         description="Train a model with patient-grouped, stratified K-fold cross-validation. "
         "The run directory holds config.json, splits.json, fold_<k>/ (model.keras, "
-        "history.csv, learning_curves.png, metrics.json) and report.json when done. "
+        "history.csv, learning_curves.png, metrics.json) and report.json when done. Several "
+        "data trees (of distinct patients) are trained on as one data set. "
         f"Explicit flags override the recipe. Recipes: {recipes}",
     )
-    parser.add_argument("data_dir", metavar="DATA_DIR", help="tree of patch PNGs")
+    parser.add_argument("data_dir", metavar="DATA_DIR", nargs="+", help=DATA_DIRS_HELP)
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
     parser.add_argument("--model", choices=MODEL_NAMES, help="model (default: the recipe's)")
     parser.add_argument("--recipe", default="cpu", choices=sorted(RECIPES), help="default: cpu")
@@ -113,7 +114,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, metavar="S", help="default: the recipe's (0)")
     parser.add_argument("--resume", action="store_true", help="continue a killed run")
-    parser.add_argument("--test-data", metavar="DIR", help="held-out patients to evaluate on")
+    parser.add_argument(
+        "--test-data", metavar="DIR", nargs="+", help="tree(s) of held-out patients to evaluate on"
+    )
     parser.add_argument("--cache-dir", metavar="DIR", help="decode cache location")
     return parser
 

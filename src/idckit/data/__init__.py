@@ -22,22 +22,36 @@ if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
     from idckit.data._context import gather_mosaics as gather_mosaics
     from idckit.data._context import neighbour_indices as neighbour_indices
     from idckit.data._dataset import IDCPatchDataset as IDCPatchDataset
+    from idckit.data._normalize import StainNormalization as StainNormalization
     from idckit.data._records import DEFAULT_PATTERN as DEFAULT_PATTERN
     from idckit.data._records import PatchRecord as PatchRecord
     from idckit.data._report import PatchError as PatchError
     from idckit.data._report import ScanReport as ScanReport
     from idckit.data._splits import CRUZ_ROA_2014 as CRUZ_ROA_2014
+    from idckit.data._stain import MacenkoNormalizer as MacenkoNormalizer
+    from idckit.data._stain import NotFittedError as NotFittedError
+    from idckit.data._stain import ReinhardNormalizer as ReinhardNormalizer
+    from idckit.data._stain import normalizer_from_dict as normalizer_from_dict
+    from idckit.data._stain import od_to_rgb as od_to_rgb
+    from idckit.data._stain import rgb_to_od as rgb_to_od
 
 _EXPORTS = {
     "Augmentation": "idckit.data._augment",
     "CRUZ_ROA_2014": "idckit.data._splits",
     "DEFAULT_PATTERN": "idckit.data._records",
     "IDCPatchDataset": "idckit.data._dataset",
+    "MacenkoNormalizer": "idckit.data._stain",
+    "NotFittedError": "idckit.data._stain",
     "PatchError": "idckit.data._report",
     "PatchRecord": "idckit.data._records",
+    "ReinhardNormalizer": "idckit.data._stain",
     "ScanReport": "idckit.data._report",
+    "StainNormalization": "idckit.data._normalize",
     "gather_mosaics": "idckit.data._context",
     "neighbour_indices": "idckit.data._context",
+    "normalizer_from_dict": "idckit.data._stain",
+    "od_to_rgb": "idckit.data._stain",
+    "rgb_to_od": "idckit.data._stain",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -30,10 +30,15 @@ _OD_OF_UINT8 = (-np.log((np.arange(256) + 1.0) / 256.0)).astype(np.float32)
 # Each field: the largest value allowed, and whether it is excluded.
 _LIMITS = {
     "hed": (1.0, True),
+    "hed_shift": (1.0, False),
     "brightness": (255.0, False),
     "contrast": (1.0, True),
     "saturation": (1.0, False),
 }
+
+
+#: The fields that are each a step's strength (0: the step is off).
+_STRENGTHS = ("hed", "brightness", "contrast", "saturation")
 
 
 def augment_batch(
@@ -99,13 +104,16 @@ def _dihedral_opencv(
 
 
 def hed_jitter(
-    images: npt.NDArray[np.uint8], rng: np.random.Generator, strength: float
+    images: npt.NDArray[np.uint8],
+    rng: np.random.Generator,
+    strength: float,
+    shift: float | None = None,
 ) -> npt.NDArray[np.float32]:
     """Jitter each patch's haematoxylin, eosin and DAB concentrations (Tellez et al., 2018).
 
     RGB is turned into optical density ``-log((v + 1) / 256)``, unmixed into the three stains
     with the Ruifrok-Johnston matrix; each stain of each patch is multiplied by
-    ``U(1 - s, 1 + s)`` and shifted by ``U(-s / 5, s / 5)``; then mixed back to RGB.
+    ``U(1 - s, 1 + s)`` and shifted by ``U(-t, t)``; then mixed back to RGB.
 
     Parameters
     ----------
@@ -115,6 +123,8 @@ def hed_jitter(
         Draws ``B x 3`` factors, then ``B x 3`` shifts.
     strength
         ``s`` above, in [0, 1).
+    shift
+        ``t`` above, in optical-density units; None: ``s / 5``.
 
     Returns
     -------
@@ -127,7 +137,7 @@ def hed_jitter(
     >>> float(abs(hed_jitter(grey, np.random.default_rng(0), 0.0) - 128).max()) < 1e-3
     True
     """
-    jittered = _hed_planes(_to_planes(images), rng, strength)
+    jittered = _hed_planes(_to_planes(images), rng, strength, shift)
     out: npt.NDArray[np.float32] = jittered.transpose(0, 2, 1).reshape(images.shape)
     return out
 
@@ -143,12 +153,18 @@ def _to_planes(images: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 
 
 def _hed_planes(
-    planes: npt.NDArray[np.uint8], rng: np.random.Generator, strength: float
+    planes: npt.NDArray[np.uint8],
+    rng: np.random.Generator,
+    strength: float,
+    shift_bound: float | None = None,
 ) -> npt.NDArray[np.float32]:
     """:func:`hed_jitter` on channel planes ``(B, 3, P)``; returns ``float32`` planes."""
     n = len(planes)
     scale = rng.uniform(1 - strength, 1 + strength, (n, 3))
-    shift = rng.uniform(-strength, strength, (n, 1, 3)) * 0.2
+    if shift_bound is None:  # the default: a fifth of the strength, drawn as before
+        shift = rng.uniform(-strength, strength, (n, 1, 3)) * 0.2
+    else:
+        shift = rng.uniform(-shift_bound, shift_bound, (n, 1, 3))
     # Per patch, OD -> HED -> scale -> OD is one 3x3 matrix, and the shift one OD offset.
     mix = (HED_FROM_RGB[None] * scale[:, None, :]) @ RGB_FROM_HED
     offset = shift @ RGB_FROM_HED
@@ -178,7 +194,12 @@ class Augmentation:
         A random flip/90-degree rotation (one of the 8 symmetries of the square).
     hed
         HED stain jitter strength ``s`` in [0, 1): every stain's optical density is
-        multiplied by ``U(1 - s, 1 + s)`` and shifted by ``U(-s / 5, s / 5)``.
+        multiplied by ``U(1 - s, 1 + s)`` and shifted by ``U(-t, t)``.
+    hed_shift
+        ``t``, the bound of the stain shift in optical-density units, in [0, 1]; None:
+        ``s / 5``. Tellez et al. (2019) draw both from the same range: their "HED-light" is
+        ``hed=0.05, hed_shift=0.05`` and "HED-strong" ``hed=0.2, hed_shift=0.2``
+        (:meth:`hed_strong`).
     brightness
         Added to every pixel, ``U(-b, b)`` in 0-255 units, ``b`` in [0, 255].
     contrast
@@ -200,6 +221,7 @@ class Augmentation:
 
     dihedral: bool = True
     hed: float = 0.0
+    hed_shift: float | None = None
     brightness: float = 0.0
     contrast: float = 0.0
     saturation: float = 0.0
@@ -208,13 +230,31 @@ class Augmentation:
         if not isinstance(self.dihedral, bool | np.bool_):
             raise invalid_argument("dihedral", "Augmentation", "True or False", self.dihedral)
         object.__setattr__(self, "dihedral", bool(self.dihedral))
-        for name in _LIMITS:
+        for name in _STRENGTHS:
             object.__setattr__(self, name, _checked_strength(name, getattr(self, name)))
+        if self.hed_shift is not None:
+            object.__setattr__(self, "hed_shift", _checked_strength("hed_shift", self.hed_shift))
+
+    @classmethod
+    def hed_strong(cls) -> Augmentation:
+        """Tellez et al. (2019)'s "HED-strong" stain jitter with flips and rotations.
+
+        Stain concentrations scaled by ``U(0.8, 1.2)`` and shifted by ``U(-0.2, 0.2)``
+        (Tellez, Litjens et al., "Quantifying the effects of data augmentation and stain color
+        normalization in convolutional neural networks for computational pathology", Medical
+        Image Analysis 58, 2019).
+
+        Examples
+        --------
+        >>> Augmentation.hed_strong().hed, Augmentation.hed_strong().hed_shift
+        (0.2, 0.2)
+        """
+        return cls(hed=0.2, hed_shift=0.2)
 
     @property
     def is_identity(self) -> bool:
         """True when every step is off (:meth:`apply` then returns the batch unchanged)."""
-        return not self.dihedral and not any(getattr(self, name) for name in _LIMITS)
+        return not self.dihedral and not any(getattr(self, name) for name in _STRENGTHS)
 
     def apply(
         self, images: npt.NDArray[np.uint8], rng: np.random.Generator
@@ -235,7 +275,10 @@ class Augmentation:
         if not (self.hed or self.saturation or self.contrast or self.brightness):
             return out
         planes = _to_planes(out)
-        x = _hed_planes(planes, rng, self.hed) if self.hed else planes.astype(np.float32)
+        if self.hed:
+            x = _hed_planes(planes, rng, self.hed, self.hed_shift)
+        else:
+            x = planes.astype(np.float32)
         x = self._tone(x, rng)
         np.rint(x, out=x)
         np.clip(x, 0.0, 255.0, out=x)
@@ -271,8 +314,14 @@ class Augmentation:
         return x
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the fields as a JSON-ready dict (:meth:`coerce` turns it back)."""
-        return asdict(self)
+        """Return the fields as a JSON-ready dict (:meth:`coerce` turns it back).
+
+        ``hed_shift`` is left out when None, as runs recorded augmentation before it existed.
+        """
+        data = asdict(self)
+        if data["hed_shift"] is None:
+            del data["hed_shift"]
+        return data
 
     @classmethod
     def coerce(
@@ -285,8 +334,8 @@ class Augmentation:
 
         Examples
         --------
-        >>> Augmentation.coerce(True)
-        Augmentation(dihedral=True, hed=0.0, brightness=0.0, contrast=0.0, saturation=0.0)
+        >>> Augmentation.coerce(True) == Augmentation()
+        True
         >>> Augmentation.coerce(False) is None
         True
         """

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
     from idckit.data._augment import Augmentation
+    from idckit.data._normalize import StainNormalizer
 
 _TARGET_NAMES = ("IDC(-)", "IDC(+)")
 
@@ -82,7 +83,7 @@ class IDCPatchDataset:
     @classmethod
     def from_directory(
         cls,
-        root: str | os.PathLike[str],
+        root: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         *,
         pattern: str | re.Pattern[str] = DEFAULT_PATTERN,
         patch_size: int = 50,
@@ -98,10 +99,15 @@ class IDCPatchDataset:
         cache; later calls find the cache by the tree's fingerprint (paths, sizes, mtimes)
         and reuse it at once. A changed tree is decoded again.
 
+        Several trees are each read into their own cache (reused as for one tree) and then
+        combined by :meth:`concat`, in the order given: a patient id in two trees, or a tree
+        given twice, is an error, and :attr:`report` adds up the trees' reports.
+
         Parameters
         ----------
         root
-            The folder of patches. Hidden files, ``__MACOSX/``, ``._*`` and non-image
+            The folder of patches, or a sequence of folders (trees of distinct patients).
+            Hidden files, ``__MACOSX/``, ``._*`` and non-image
             files are ignored; symlink loops are not followed; a patch found twice (the
             nested ``IDC_regular_ps50_idx5/`` copy) is kept once and counted as duplicate.
         pattern
@@ -139,7 +145,31 @@ class IDCPatchDataset:
         >>> ds = IDCPatchDataset.from_directory(root, cache_dir=tmp + "/cache", progress=False)
         >>> ds.images.shape, len(ds.patient_ids)
         ((60, 50, 50, 3), 3)
+
+        Two trees of different patients, as one dataset:
+
+        >>> extra = make_synthetic(tmp + "/extra", n_patients=2, patches_per_patient=30, seed=1)
+        >>> both = IDCPatchDataset.from_directory([root, extra], cache_dir=tmp + "/cache",
+        ...                                       progress=False)
+        >>> len(both), len(both.patient_ids), both.report.n_patches
+        (120, 5, 120)
         """
+        if not isinstance(root, str | os.PathLike):
+            from idckit.data._combine import concat_datasets, tree_roots
+
+            owner = "IDCPatchDataset.from_directory"
+            parts = [
+                cls.from_directory(
+                    r, pattern=pattern, patch_size=patch_size, pad_mode=pad_mode,
+                    on_error=on_error, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress,
+                )
+                for r in tree_roots(root, owner)
+            ]  # fmt: skip
+            if len(parts) == 1:
+                return parts[0]
+            return cls._assemble(
+                *concat_datasets(parts, cache_dir=cache_dir, owner=owner, argument="root")
+            )
         result, report, spec = open_tree(
             root,
             pattern=compile_pattern(pattern),
@@ -153,6 +183,59 @@ class IDCPatchDataset:
         ds = cls.__new__(cls)
         ds._index, ds._report = PatchIndex.from_scan(result), report
         ds._pixels = PatchPixels.from_cache(replace(spec, result=result))
+        return ds
+
+    @classmethod
+    def concat(
+        cls,
+        datasets: Sequence[IDCPatchDataset],
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> IDCPatchDataset:
+        """Put datasets end to end: one dataset of all their patches, in the order given.
+
+        The datasets must not share a patient id (rename them, or pass each patient once).
+        Pixels stay out of memory where they can: datasets backed by decode caches get a
+        combined memory-mapped cache entry, copied from theirs once and reused by later calls
+        while their caches are unchanged (:meth:`cache_status` tells whether it was reused);
+        in-memory pixels are concatenated in memory. Paths stay absolute for datasets read
+        from folders; :attr:`report` adds up their reports.
+
+        Parameters
+        ----------
+        datasets
+            The datasets (subsets and selections too), all with pixels of one size or all
+            without pixels.
+        cache_dir
+            Where the combined cache entry goes; next to the first dataset's cache when None.
+
+        Returns
+        -------
+        IDCPatchDataset
+            The combined dataset.
+
+        Examples
+        --------
+        >>> a = IDCPatchDataset([0, 1], ["p1", "p1"], images=np.zeros((2, 50, 50, 3), np.uint8))
+        >>> b = IDCPatchDataset([1], ["p2"], images=np.ones((1, 50, 50, 3), np.uint8))
+        >>> both = IDCPatchDataset.concat([a, b])
+        >>> len(both), both.patient_ids, int(both.load_images([2]).max())
+        (3, ('p1', 'p2'), 1)
+        """
+        from idckit.data._combine import concat_datasets
+
+        owner, argument = "IDCPatchDataset.concat", "datasets"
+        return cls._assemble(
+            *concat_datasets(datasets, cache_dir=cache_dir, owner=owner, argument=argument)
+        )
+
+    @classmethod
+    def _assemble(
+        cls, index: PatchIndex, pixels: PatchPixels, report: ScanReport | None
+    ) -> IDCPatchDataset:
+        """Return a dataset of these parts (checked by the caller)."""
+        ds = cls.__new__(cls)
+        ds._index, ds._pixels, ds._report = index, pixels, report
         return ds
 
     def _derive(self, keep: npt.NDArray[np.intp]) -> IDCPatchDataset:
@@ -404,6 +487,50 @@ class IDCPatchDataset:
             The cache folder; None for a dataset made from arrays.
         """
         return self._pixels.build_cache(force=force)
+
+    def normalized(
+        self, normalizer: StainNormalizer, *, per: Literal["patient", "patch"] = "patient"
+    ) -> IDCPatchDataset:
+        """Return the dataset with every patch stain-normalised by a fitted ``normalizer``.
+
+        The patches, labels and patients stay; only the pixels change. For a dataset read from
+        a folder the normalised pixels are cached beside the decoded ones, in a file named by a
+        hash of the fitted normaliser, ``per`` and the patches, and reused by the next call;
+        otherwise they are held in memory.
+
+        Parameters
+        ----------
+        normalizer
+            A fitted :class:`~idckit.data.MacenkoNormalizer` or
+            :class:`~idckit.data.ReinhardNormalizer` (its reference: what patches become).
+        per
+            ``"patient"``: each patient's staining is estimated from all of its patches;
+            ``"patch"``: each patch's from itself.
+
+        Returns
+        -------
+        IDCPatchDataset
+
+        Examples
+        --------
+        >>> from idckit.data import MacenkoNormalizer
+        >>> from idckit.datasets import make_synthetic
+        >>> import tempfile
+        >>> tmp = tempfile.mkdtemp()
+        >>> ds = IDCPatchDataset.from_directory(
+        ...     make_synthetic(tmp + "/d", n_patients=2, patches_per_patient=8),
+        ...     cache_dir=tmp + "/cache", progress=False)
+        >>> normalizer = MacenkoNormalizer().fit(ds.images)
+        >>> ds.normalized(normalizer).images.shape
+        (16, 50, 50, 3)
+        """
+        from idckit.data._normalize import normalized_store
+
+        folder, _ = self.cache_status()
+        ds = self.__class__.__new__(self.__class__)
+        ds._index, ds._report = self._index, self._report
+        ds._pixels = PatchPixels(normalized_store(self, normalizer, per, folder))
+        return ds
 
     @property
     def images(self) -> npt.NDArray[np.uint8]:

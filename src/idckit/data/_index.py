@@ -8,7 +8,7 @@ elsewhere (:mod:`idckit.data._pixels`). This module imports NumPy only.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -71,6 +71,31 @@ class PatchIndex:
         r = result
         return cls(r.labels, r.patients, r.relpaths, r.x, r.y, r.root)
 
+    @classmethod
+    def concat(cls, indexes: Sequence[PatchIndex]) -> PatchIndex:
+        """Return the tables end to end (at least one).
+
+        Tables of trees keep their files absolute: the root becomes the roots' common folder
+        and each relative path starts with its tree's folder under it. When any table has no
+        root (arrays), the paths are kept as they are and the root is ``""``.
+
+        Examples
+        --------
+        >>> one = PatchIndex.from_arrays([0], ["a"])
+        >>> both = PatchIndex.concat([one, PatchIndex.from_arrays([1, 1], ["b", "c"])])
+        >>> both.patients.tolist(), both.labels.tolist()
+        (['a', 'b', 'c'], [0, 1, 1])
+        """
+        root, relpaths = _common_root(indexes)
+        return cls(
+            np.concatenate([i.labels for i in indexes]),
+            np.concatenate([i.patients for i in indexes]),
+            relpaths,
+            np.concatenate([i.x for i in indexes]),
+            np.concatenate([i.y for i in indexes]),
+            root,
+        )
+
     def __len__(self) -> int:
         return len(self.labels)
 
@@ -87,7 +112,8 @@ class PatchIndex:
     @cached_property
     def paths(self) -> npt.NDArray[np.str_]:
         """The file of every patch (absolute for a tree, as given for arrays)."""
-        prefix = self.root + os.sep if self.root else ""
+        root = self.root
+        prefix = root if not root or root.endswith(os.sep) else root + os.sep
         return np.char.add(prefix, self.relpaths) if prefix else self.relpaths
 
     # ------------------------------------------------------------------ selection
@@ -171,6 +197,23 @@ class PatchIndex:
             self.root, self.relpaths, self.patients, self.x, self.y, self.labels,
             n_files=len(self),
         ).report(padded=0, verified=False)  # fmt: skip
+
+
+def _common_root(indexes: Sequence[PatchIndex]) -> tuple[str, npt.NDArray[np.str_]]:
+    """Return the tables' common root and every path relative to it (see ``concat``)."""
+    roots = [i.root for i in indexes]
+    try:
+        common = os.path.commonpath(roots) if all(roots) else ""
+    except ValueError:  # on different drives (Windows)
+        common = ""
+    if not common:
+        return "", np.concatenate([i.paths for i in indexes])
+    parts = []
+    for index in indexes:
+        under = os.path.relpath(index.root, common)
+        prefix = "" if under == os.curdir else under + os.sep
+        parts.append(np.char.add(prefix, index.relpaths) if prefix else index.relpaths)
+    return common, np.concatenate(parts)
 
 
 def int_array(values: npt.ArrayLike, name: str, n: int | None = None) -> npt.NDArray[np.int64]:

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from idckit._errors import check_context, invalid_argument
 from idckit.data._cache import CacheSpec, PixelStore, rebuild
+from idckit.data._combine import CombinedSpec, write_combined
 from idckit.data._context import gather_mosaics, neighbour_indices
 from idckit.data._index import PatchIndex, read_only
 
@@ -29,7 +30,8 @@ class PatchPixels:
     store
         The pixels, or None for a dataset without any.
     cache
-        The cache entry ``store`` was opened from (None for an array).
+        The cache entry ``store`` was opened from (None for an array): a tree's, or the
+        combined entry of several datasets' caches (:mod:`idckit.data._combine`).
     rows
         The row of each patch in ``store``; None when patch ``i`` is row ``i``.
 
@@ -43,7 +45,7 @@ class PatchPixels:
     def __init__(
         self,
         store: PixelStore | None = None,
-        cache: CacheSpec | None = None,
+        cache: CacheSpec | CombinedSpec | None = None,
         rows: npt.NDArray[np.intp] | None = None,
     ) -> None:
         self.store = store
@@ -72,11 +74,19 @@ class PatchPixels:
         return self.store is not None and self.store.exists()
 
     def build_cache(self, *, force: bool = False) -> Path | None:
-        """Decode the tree again if the cache is gone (or ``force``); return the cache folder."""
+        """Decode the tree again if the cache is gone (or ``force``); return the cache folder.
+
+        A combined entry is copied again from its parts' caches (decoded again if ``force``).
+        """
         if self.cache is None:
             if self.store is None:
                 raise _no_pixels()
             return None
+        if isinstance(self.cache, CombinedSpec):
+            if force or not self.ready():
+                write_combined(self.cache, force=force)
+                self.store = PixelStore(self.cache.entry / "images.npy")
+            return self.cache.entry
         if force or not self.ready():
             result, _ = rebuild(self.cache, "raise")
             if len(result) != len(self.cache.result):  # pragma: no cover - drop_failed raised

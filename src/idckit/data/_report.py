@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -155,6 +156,48 @@ class ScanReport:
             patch_size=patch_size, verify=verify, on_error=on_error, n_jobs=default_jobs(n_jobs),
             progress=progress,
         )  # fmt: skip
+
+    @classmethod
+    def combine(cls, reports: Sequence[ScanReport]) -> ScanReport:
+        """Add up the reports of several trees scanned apart, as for one dataset of them all.
+
+        Counts are summed (patients too: a patient is in one tree only, see
+        :meth:`~idckit.data.IDCPatchDataset.concat`), the listed files are joined (up to
+        :data:`MAX_LISTED`), ``root`` joins the roots with :data:`os.pathsep`, and ``verified``
+        holds when it holds for every report. One report comes back unchanged.
+
+        Examples
+        --------
+        >>> a = ScanReport("a", 3, 2, 1, {0: 1, 1: 1}, skipped={"bad_name": 1})
+        >>> b = ScanReport("b", 4, 4, 2, {0: 3, 1: 1}, skipped={"oversize": 1})
+        >>> both = ScanReport.combine([a, b])
+        >>> both.n_files, both.n_patients, dict(both.class_counts), both.n_skipped
+        (7, 3, {0: 4, 1: 2}, 2)
+        """
+        if not reports:
+            raise ValueError("ScanReport.combine needs at least one report")
+        if len(reports) == 1:
+            return reports[0]
+        skipped: Counter[str] = Counter()
+        counts: Counter[int] = Counter({0: 0, 1: 0})
+        for report in reports:
+            skipped.update(report.skipped)
+            counts.update(report.class_counts)
+        return cls(
+            root=os.pathsep.join(r.root for r in reports),
+            n_files=sum(r.n_files for r in reports),
+            n_patches=sum(r.n_patches for r in reports),
+            n_patients=sum(r.n_patients for r in reports),
+            padded=sum(r.padded for r in reports),
+            duplicates=sum(r.duplicates for r in reports),
+            class_counts=dict(sorted(counts.items())),
+            skipped=dict(sorted(skipped.items())),
+            skipped_files=tuple(f for r in reports for f in r.skipped_files)[:MAX_LISTED],
+            duplicate_files=tuple(f for r in reports for f in r.duplicate_files)[:MAX_LISTED],
+            ignored=sum(r.ignored for r in reports),
+            symlink_loops=sum(r.symlink_loops for r in reports),
+            verified=all(r.verified for r in reports),
+        )
 
     @property
     def n_skipped(self) -> int:

@@ -168,6 +168,29 @@ class ClassificationReport:
             y_score=scores,
         )
 
+    def at_threshold(self, threshold: float) -> ClassificationReport:
+        """Return the report of the same scores at another threshold.
+
+        Parameters
+        ----------
+        threshold
+            IDC(+) is predicted where P(IDC+) >= threshold, in [0, 1].
+
+        Examples
+        --------
+        >>> r = ClassificationReport.from_predictions([0, 0, 1, 1], [0.1, 0.6, 0.7, 0.4])
+        >>> r.at_threshold(0.3).sensitivity, r.at_threshold(0.3).specificity
+        (1.0, 0.5)
+        """
+        if self.y_true is None or self.y_score is None:
+            raise invalid_argument(
+                "threshold", f"{_OWNER}.at_threshold", "a report built from scores",
+                threshold, "This report holds hard labels or was rebuilt from a dict.",
+            )  # fmt: skip
+        return self.from_predictions(
+            self.y_true, self.y_score, threshold=threshold, target_names=self.target_names
+        )
+
     # -- numbers, all from the confusion matrix ------------------------------------------------
 
     def _per_class(self, score: Literal["precision", "recall", "f1"]) -> npt.NDArray[np.float64]:

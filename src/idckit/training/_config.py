@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from idckit._errors import check_context, check_fraction, invalid_argument
-from idckit.data import Augmentation
+from idckit.data import Augmentation, StainNormalization
 from idckit.inference import SpatialSmoothing
 
 ClassWeight = Literal["balanced"] | Mapping[int, float] | None
@@ -184,6 +184,12 @@ class TrainingConfig:
         Feed every patch as the mosaic of its ``(2r+1) x (2r+1)`` neighbourhood on its
         patient's slide; the model must take such mosaics (``build_idc_cnn(context=r)``).
         0: the patch alone.
+    stain_normalization
+        Normalise stains before training and before every prediction of the run: a
+        :class:`~idckit.data.StainNormalization`, a method's name (``"macenko"``,
+        ``"reinhard"``: estimated per patient) or a dict of its fields; None: off. The
+        normaliser is fitted on the training patients and stored in the run directory
+        (``normalizer.json``).
 
     Examples
     --------
@@ -213,6 +219,7 @@ class TrainingConfig:
     tta: bool = False
     smoothing: SpatialSmoothing | None = None
     context: int = 0
+    stain_normalization: StainNormalization | None = None
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -243,6 +250,7 @@ class TrainingConfig:
         put("tta", bool(self.tta))
         put("smoothing", SpatialSmoothing.coerce(self.smoothing, _OWNER))
         put("context", check_context(self.context, _OWNER))
+        put("stain_normalization", StainNormalization.coerce(self.stain_normalization, _OWNER))
 
     def __repr__(self) -> str:
         values = ", ".join(f"{name}={thawed(getattr(self, name))!r}" for name in self.names())
@@ -315,6 +323,8 @@ class TrainingConfig:
         data["optimizer"] = describe_callable(data["optimizer"])
         data["augment"] = Augmentation.describe(self.augment)
         data["smoothing"] = None if self.smoothing is None else self.smoothing.to_dict()
+        stain = self.stain_normalization
+        data["stain_normalization"] = None if stain is None else stain.to_dict()
         if isinstance(self.class_weight, Mapping):
             data["class_weight"] = {str(k): v for k, v in self.class_weight.items()}
         return data

@@ -24,6 +24,7 @@ from idckit.training._results import CrossValidationResult, FoldResult
 from idckit.training._run import Run
 from idckit.training._run_dir import FoldSplit, RunDir
 from idckit.training._splits import Splitter, check_splits, make_splits
+from idckit.training._stain import normalize_for_training
 
 if TYPE_CHECKING:  # pragma: no cover
     from idckit.data import IDCPatchDataset
@@ -224,6 +225,10 @@ class KFoldTrainer:
         if run.complete:
             result = load_result(run)
         else:
+            if config.stain_normalization is not None:
+                setting = config.stain_normalization
+                self._say(f"normalising stains ({setting.method}, per {setting.per})")
+            dataset = normalize_for_training(run, dataset, config)
             clock, results = RunClock(len(folds), config.epochs), []
             for k, (train_patients, val_patients) in enumerate(folds, start=1):
                 results.append(self._fold(run, dataset, k, train_patients, val_patients, clock))

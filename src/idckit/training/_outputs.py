@@ -17,7 +17,11 @@ from idckit.training._atomic import (
 from idckit.training._config import ThresholdObjective, check_threshold_objective
 from idckit.training._inference import report_for
 from idckit.training._predictions import Predictions
-from idckit.training._results import CrossValidationResult, FoldResult
+from idckit.training._results import (
+    CrossValidationResult,
+    FoldResult,
+    describe_operating_points,
+)
 from idckit.training._run_dir import RunDir
 
 
@@ -79,7 +83,9 @@ def finish_run(
     threshold = _choose_threshold(oof, objective, min_recall)
     _warn_if_extreme(threshold, objective)
     oof_metrics = report_for(oof, threshold).summary()
-    result = CrossValidationResult(folds, threshold, objective, oof, oof_metrics, run.path)
+    result = CrossValidationResult(
+        folds, threshold, objective, oof, oof_metrics, run.path, min_recall
+    )
     atomic_write_text(run.summary_text_path, str(result) + "\n")
     atomic_write_json(run.summary_json_path, result.summary())
     atomic_write_json(run.report_path, result.to_dict())
@@ -88,6 +94,7 @@ def finish_run(
         f"run done: validation F1(+) {f1['mean']:.4f} +- {f1['std']:.4f} over {len(folds)} "
         f"folds (print the result for the table); {result.threshold_line()}"
     )
+    say(result.operating_points_line())
     return result
 
 
@@ -118,6 +125,7 @@ def load_result(run: RunDir, owner: str = "KFoldTrainer") -> CrossValidationResu
         oof=Predictions.from_csv(run.oof_path),
         oof_metrics=report["oof_metrics"],
         run_dir=run.path,
+        min_recall=float(report.get("min_recall", 0.9)),  # runs written before it: 0.9
     )
 
 
@@ -165,17 +173,30 @@ def _write_patient_maps(
 
 
 def write_evaluation(
-    out_dir: Path, report: Any, predictions: Predictions, dataset: Any, threshold: float
+    out_dir: Path,
+    report: Any,
+    predictions: Predictions,
+    dataset: Any,
+    threshold: float,
+    operating_points: dict[str, dict[str, float]],
+    min_recall: float,
 ) -> None:
     """Write ``evaluation.json``, ``report.txt``, ``predictions.csv`` and plots to ``out_dir``.
 
-    The plots are the confusion matrix, the ROC and precision-recall curves and, in
-    ``patient_maps/``, the slide maps of the patients with the most misclassified patches.
+    ``report.txt`` ends with recall(+) and specificity at the run's threshold and at the
+    threshold that reached ``min_recall`` out of fold. The plots are the confusion matrix,
+    the ROC and precision-recall curves and, in ``patient_maps/``, the slide maps of the
+    patients with the most misclassified patches.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    payload = {**evaluation_summary(report, predictions), "report": report.to_dict()}
+    payload = {
+        **evaluation_summary(report, predictions),
+        "operating_points": operating_points,
+        "report": report.to_dict(),
+    }
     atomic_write_json(out_dir / "evaluation.json", payload)
-    atomic_write_text(out_dir / "report.txt", f"{report}\n")
+    line = describe_operating_points(operating_points, min_recall)
+    atomic_write_text(out_dir / "report.txt", f"{report}\n{line}\n")
     predictions.to_csv(out_dir / "predictions.csv")
     _save_figure(out_dir / "confusion_matrix.png", report.plot_confusion_matrix())
     for name, method in (("roc_curve.png", "plot_roc"), ("pr_curve.png", "plot_precision_recall")):

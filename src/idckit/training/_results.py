@@ -157,6 +157,9 @@ class CrossValidationResult:
         Metrics of the out-of-fold predictions at ``threshold``.
     run_dir
         The run directory holding models and files.
+    min_recall
+        The recall of IDC(+) that the run's second operating point reaches out of fold
+        (the config's ``min_recall``; the capstone's aim of fewer than 10% missed cancers).
 
     Examples
     --------
@@ -167,6 +170,8 @@ class CrossValidationResult:
     >>> result = CrossValidationResult((fold,), 0.5, "f1", oof, {}, Path("run"))
     >>> result.summary()["f1_pos"]["mean"]
     0.5
+    >>> result.operating_points()["recall_target"]["threshold"]
+    0.9
     """
 
     folds: tuple[FoldResult, ...]
@@ -175,6 +180,30 @@ class CrossValidationResult:
     oof: Predictions = field(repr=False)
     oof_metrics: Mapping[str, Any]
     run_dir: Path
+    min_recall: float = 0.9
+
+    @property
+    def recall_threshold(self) -> float:
+        """The highest threshold whose out-of-fold recall of IDC(+) reaches ``min_recall``."""
+        from idckit.reporting import choose_threshold
+
+        if self.oof.labels is None:  # pragma: no cover - fold predictions carry labels
+            raise ValueError("the out-of-fold predictions carry no labels")
+        return choose_threshold(
+            self.oof.labels, self.oof.prob_idc, "min_recall", min_recall=self.min_recall
+        )
+
+    def operating_points(self) -> dict[str, dict[str, float]]:
+        """Recall of IDC(+) and specificity out of fold at the run's two operating points.
+
+        ``"run"``: at the run's threshold; ``"recall_target"``: at :attr:`recall_threshold`,
+        the threshold that reaches ``min_recall`` (90% by default) out of fold. Each holds
+        ``threshold``, ``recall`` and ``specificity``.
+        """
+        return operating_points(
+            self.oof.labels, self.oof.prob_idc,
+            {"run": self.threshold, "recall_target": self.recall_threshold},
+        )  # fmt: skip
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Return the mean and standard deviation of each fold metric."""
@@ -194,6 +223,8 @@ class CrossValidationResult:
             "oof_metrics": dict(self.oof_metrics),
             "n_patches": len(self.oof),
             "n_patients": len(set(self.oof.patients)),
+            "min_recall": self.min_recall,
+            "operating_points": self.operating_points(),
         }
 
     def threshold_line(self) -> str:
@@ -207,5 +238,55 @@ class CrossValidationResult:
             how = "fixed, not chosen on the out-of-fold predictions"
         return f"threshold {self.threshold:.4f} ({how}); run in {self.run_dir}"
 
+    def operating_points_line(self) -> str:
+        """Say the out-of-fold recall and specificity at the run's two operating points."""
+        return "out of fold: " + describe_operating_points(
+            self.operating_points(), self.min_recall
+        )
+
     def __str__(self) -> str:
-        return f"{self.to_table()}\n{self.threshold_line()}"
+        return f"{self.to_table()}\n{self.threshold_line()}\n{self.operating_points_line()}"
+
+
+def describe_operating_points(points: Mapping[str, Mapping[str, float]], min_recall: float) -> str:
+    """One line: recall(+) and specificity at the run's threshold and at the recall target.
+
+    Examples
+    --------
+    >>> run = {"threshold": 0.5, "recall": 0.8, "specificity": 0.95}
+    >>> target = {"threshold": 0.3, "recall": 0.9, "specificity": 0.9}
+    >>> describe_operating_points({"run": run, "recall_target": target}, 0.9)
+    "recall(+) 0.800, specificity 0.950 at the run's threshold 0.5000; recall(+) 0.900, \
+specificity 0.900 at 0.3000 (the threshold that reaches 90% recall(+) out of fold)"
+    """
+    run, target = points["run"], points["recall_target"]
+    return (
+        f"recall(+) {run['recall']:.3f}, specificity {run['specificity']:.3f} at the run's "
+        f"threshold {run['threshold']:.4f}; recall(+) {target['recall']:.3f}, specificity "
+        f"{target['specificity']:.3f} at {target['threshold']:.4f} (the threshold that reaches "
+        f"{min_recall:.0%} recall(+) out of fold)"
+    )
+
+
+def operating_points(
+    labels: Any, prob: Any, thresholds: Mapping[str, float]
+) -> dict[str, dict[str, float]]:
+    """Recall of IDC(+) and specificity of ``prob`` at each named threshold.
+
+    Examples
+    --------
+    >>> operating_points([0, 0, 1, 1], [0.1, 0.6, 0.7, 0.4], {"half": 0.5})
+    {'half': {'threshold': 0.5, 'recall': 0.5, 'specificity': 0.5}}
+    """
+    from idckit.reporting import ClassificationReport
+
+    report = ClassificationReport.from_predictions(labels, prob)
+    points = {}
+    for name, threshold in thresholds.items():
+        at = report.at_threshold(threshold)
+        points[name] = {
+            "threshold": float(threshold),
+            "recall": float(at.sensitivity),
+            "specificity": float(at.specificity),
+        }
+    return points

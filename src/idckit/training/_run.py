@@ -58,6 +58,7 @@ class Run:
         self.config = config
         self.result = result
         self._models: list[Any] | None = None
+        self._normalizer: Any = None
 
     @classmethod
     def load(cls, run_dir: os.PathLike[str] | str, *, batch_size: int | None = None) -> Run:
@@ -87,6 +88,55 @@ class Run:
     def threshold(self) -> float:
         """Decision threshold: chosen on the out-of-fold predictions, or fixed by the config."""
         return self.result.threshold
+
+    @property
+    def recall_threshold(self) -> float:
+        """The threshold that reaches the config's ``min_recall`` (90%) out of fold."""
+        return self.result.recall_threshold
+
+    def operating_points(
+        self, report: ClassificationReport | None = None
+    ) -> dict[str, dict[str, float]]:
+        """Recall of IDC(+) and specificity at the run's threshold and at the recall target.
+
+        Parameters
+        ----------
+        report
+            A report of this run's predictions (:meth:`evaluate`'s); None: the run's own
+            out-of-fold predictions.
+
+        Returns
+        -------
+        dict
+            ``{"run": {...}, "recall_target": {...}}``, each with ``threshold``, ``recall``
+            and ``specificity``: at :attr:`threshold` and at :attr:`recall_threshold`.
+        """
+        from idckit.training._results import operating_points
+
+        if report is None:
+            return self.result.operating_points()
+        if report.y_true is None or report.y_score is None:
+            raise invalid_argument(
+                "report", f"{_OWNER}.operating_points", "a report built from scores",
+                report, "Pass the report that evaluate() returns.",
+            )  # fmt: skip
+        thresholds = {"run": self.threshold, "recall_target": self.recall_threshold}
+        return operating_points(report.y_true, report.y_score, thresholds)
+
+    @property
+    def normalizer(self) -> Any:
+        """The run's fitted stain normaliser (None when it does not normalise stains)."""
+        if self._normalizer is None and self.config.stain_normalization is not None:
+            from idckit.training._stain import load_normalizer
+
+            self._normalizer = load_normalizer(RunDir(self.path))
+            if self._normalizer is None:
+                raise invalid_argument(
+                    "run_dir", _OWNER, "a run directory with its normalizer.json",
+                    str(self.path), "The run normalises stains, but its fitted normaliser is "
+                    "missing: it cannot transform new patches as it did in training.",
+                )  # fmt: skip
+        return self._normalizer
 
     def fold_models(self) -> list[Any]:
         """Return the fold models (best weights), loaded from the run directory once."""
@@ -124,10 +174,15 @@ class Run:
 
         config = self.config
         if _is_dataset(data):
+            dataset: Any = data
+            stain = config.stain_normalization
+            if stain is not None:
+                dataset = dataset.normalized(self.normalizer, per=stain.per)
             prob = predict_probability(
-                self.fold_models(), data, config.batch_size, tta=config.tta, context=config.context
-            )
-            return postprocess(prob, data, config.smoothing)
+                self.fold_models(), dataset, config.batch_size, tta=config.tta,
+                context=config.context,
+            )  # fmt: skip
+            return postprocess(prob, dataset, config.smoothing)
         images = self._check_images(data)
         if config.smoothing is not None:
             warnings.warn(
@@ -137,12 +192,30 @@ class Run:
                 UserWarning,
                 stacklevel=2,
             )
+        images = self._normalized_images(images)
         from idckit.inference import predict_proba
 
         total = np.zeros(len(images), dtype=np.float64)
         for model in self.fold_models():
             total += predict_proba(model, images, tta=config.tta, batch_size=config.batch_size)
         return total / len(self.fold_models())
+
+    def _normalized_images(self, images: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """Images stain-normalised as the run's training patches, each on its own."""
+        stain = self.config.stain_normalization
+        if stain is None:
+            return images
+        normalizer = self.normalizer
+        if stain.per == "patient":
+            warnings.warn(
+                "This run estimates each patient's staining from all of its patches; images "
+                "without their patients are normalised each on its own. Pass an "
+                "IDCPatchDataset for the run's own predictions.",
+                UserWarning,
+                stacklevel=3,
+            )
+        normalized: npt.NDArray[Any] = normalizer.transform(images)
+        return normalized
 
     def predict(self, data: IDCPatchDataset | npt.ArrayLike) -> npt.NDArray[np.int64]:
         """Class per patch (1 = IDC(+)): :meth:`predict_proba` at the run's threshold.
@@ -166,7 +239,9 @@ class Run:
     ) -> ClassificationReport:
         """Evaluate the ensemble on labelled patches; return the ``ClassificationReport``.
 
-        With ``out_dir``, also writes ``evaluation.json``, ``report.txt``,
+        The report is at the run's threshold; :meth:`operating_points` of it also gives
+        recall and specificity at the threshold that reached 90% recall out of fold. With
+        ``out_dir``, also writes ``evaluation.json`` (with both operating points), ``report.txt``,
         ``predictions.csv``, the confusion-matrix, ROC and precision-recall plots and, in
         ``patient_maps/``, the slide maps (:func:`~idckit.reporting.plot_patient_map`) of the
         4 patients with the most misclassified patches there.
@@ -181,7 +256,11 @@ class Run:
             )
         report = report_for(predictions, self.threshold)
         if out_dir is not None:
-            write_evaluation(Path(out_dir), report, predictions, dataset, self.threshold)
+            points = self.operating_points(report)
+            write_evaluation(
+                Path(out_dir), report, predictions, dataset, self.threshold, points,
+                self.config.min_recall,
+            )  # fmt: skip
         return report
 
     def _check_dataset(self, dataset: Any, method: str) -> None:

@@ -111,6 +111,11 @@ class RunDir:
         """``report.json``: written last, when the whole run is done."""
         return self.path / "report.json"
 
+    @property
+    def normalizer_path(self) -> Path:
+        """``normalizer.json``: the fitted stain normaliser of a run that normalises stains."""
+        return self.path / "normalizer.json"
+
     def fold_dir(self, fold: int) -> Path:
         """Return the folder of fold ``fold`` (numbered from 1)."""
         return self.path / f"fold_{fold}"
@@ -154,6 +159,7 @@ class RunDir:
         for fold_dir in self.path.glob("fold_*"):
             shutil.rmtree(fold_dir)
         self.splits_path.unlink(missing_ok=True)
+        self.normalizer_path.unlink(missing_ok=True)
         self.config_path.unlink(missing_ok=True)
 
     def read_config(self) -> dict[str, Any]:
