@@ -17,6 +17,10 @@ nested
     on the others and its run predicts the group. Reports the pooled scores over all patients,
     each group's, and the patients with the most false positives; writes every patch's
     P(IDC+) to RUN_DIR/nested_predictions.csv.
+outside
+    As nested, but the groups are drawn from the patients of ``--test-data DIR`` (patients
+    unlike DATA's) and every group's recipe trains on all of DATA plus the other groups: the
+    situation of a recipe trained on both trees and used on new, unlike patients.
 
 ``--set NAME=VALUE`` (repeatable) changes the recipe through ``Recipe.replace``: a
 TrainingConfig setting (``--set epochs=8 --set seed=1``), a recipe field (``--set
@@ -32,6 +36,8 @@ patients, threshold 0.5; only ``--set seed=S`` applies to it).
     python benchmarks/bench_recipe.py ../shared/data/idc-train --protocol nested --out n.json
     python benchmarks/bench_recipe.py ../shared/data/idc-train \\
         --test-data ../shared/data/idc-extra --out extra.json
+    python benchmarks/bench_recipe.py ../shared/data/idc-train --protocol outside \\
+        --test-data ../shared/data/idc-extra --out outside.json
 
 Takes, for the cpu recipe on ../shared/data/idc-train on a quiet 2-core CPU: holdout about
 10 minutes, nested about 31 minutes (3 groups), --baseline about 3 minutes (holdout).
@@ -81,10 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("data", type=Path, help="tree of patches (the training patients)")
     parser.add_argument("--out", type=Path, required=True, help="write the JSON result here")
-    parser.add_argument("--protocol", choices=["holdout", "nested"], default="holdout")
     parser.add_argument(
-        "--test-data", type=Path, help="holdout: train on all of DATA, score on this tree"
+        "--protocol", choices=["holdout", "nested", "outside"], default="holdout"
     )
+    parser.add_argument(
+        "--test-data", type=Path,
+        help="holdout: train on all of DATA, score on this tree; outside: the tree whose "
+        "patients are split into the scored groups",
+    )  # fmt: skip
     parser.add_argument("--recipe", default="cpu", help="recipe name (default: cpu)")
     parser.add_argument(
         "--set", dest="changes", action="append", default=[], metavar="NAME=VALUE",
@@ -114,8 +124,10 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Any]:
         recipe = get_recipe(args.recipe).replace(**changes)
     except ValueError as err:
         parser.error(str(err))
-    if args.test_data is not None and args.protocol != "holdout":
-        parser.error("--test-data goes with --protocol holdout")
+    if args.test_data is not None and args.protocol == "nested":
+        parser.error("--test-data goes with --protocol holdout or outside")
+    if args.test_data is None and args.protocol == "outside":
+        parser.error("--protocol outside needs --test-data DIR (the patients to score)")
     if args.outer < 2:
         parser.error(f"--outer must be at least 2, got {args.outer}")
     return args, recipe
@@ -305,9 +317,14 @@ def outer_groups(patients: Any, labels: Any, n_groups: int, seed: int) -> list[t
 
 
 def nested(args: argparse.Namespace, recipe: Any, run_dir: Path) -> dict[str, Any]:
+    """Score every patient of DATA (nested) or of --test-data (outside) out of group."""
     from idckit.data import IDCPatchDataset
 
-    dataset = IDCPatchDataset.from_directory(args.data)
+    if args.protocol == "outside":
+        always = IDCPatchDataset.from_directory(args.data)
+        dataset = IDCPatchDataset.from_directory(args.test_data)
+    else:
+        always, dataset = None, IDCPatchDataset.from_directory(args.data)
     prob = np.full(len(dataset), np.nan)
     group = np.zeros(len(dataset), dtype=int)
     thresholds: list[float] = []
@@ -317,6 +334,8 @@ def nested(args: argparse.Namespace, recipe: Any, run_dir: Path) -> dict[str, An
     splits = outer_groups(dataset.patients, dataset.labels, args.outer, seed)
     for k, (train_patients, test_patients) in enumerate(splits, start=1):
         train, test = dataset.subset(train_patients), dataset.subset(test_patients)
+        if always is not None:  # outside: DATA trains every group's recipe too
+            train = IDCPatchDataset.concat([always, train])
         rows = np.flatnonzero(np.isin(dataset.patients, test_patients))
         group[rows] = k
         if args.baseline:
@@ -334,6 +353,7 @@ def nested(args: argparse.Namespace, recipe: Any, run_dir: Path) -> dict[str, An
     cut = np.asarray(thresholds)[group - 1]  # each patch at the threshold of its group's run
     return {
         "minutes": round((time.perf_counter() - start) / 60, 1),
+        "always_trained": None if always is None else describe(always),
         "outer": args.outer, "scored": describe(dataset),
         "pooled": scores(dataset.labels, prob, cut), "groups": per_group,
         "most_false_positives": most_false_positives(

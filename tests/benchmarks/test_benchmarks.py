@@ -212,9 +212,11 @@ def test_baseline_takes_the_seed_only(tmp_path):
     assert "only --set seed=S" in done.stderr
 
 
-def test_test_data_goes_with_the_holdout_protocol():
+def test_test_data_goes_with_the_holdout_and_outside_protocols():
     with pytest.raises(SystemExit):
         bench_recipe.parse_args(["d", "--out", "r", "--protocol", "nested", "--test-data", "t"])
+    with pytest.raises(SystemExit):
+        bench_recipe.parse_args(["d", "--out", "r", "--protocol", "outside"])
 
 
 # --- the recipe figures' arithmetic ----------------------------------------------------
@@ -320,6 +322,11 @@ def test_bench_recipe_holdout_on_another_tree_writes_its_scores(trees, tmp_path)
     assert set(result["cv_on_train"]) == {"f1_pos", "balanced_accuracy", "roc_auc"}
     assert all(len(pair) == 2 for pair in result["cv_on_train"].values())
     assert 0 < result["threshold"] < 1
+    assert list(result["threshold_rules"]) == ["0.5", "f1", "youden", "min_recall"]
+    assert result["threshold_rules"]["0.5"]["confusion_matrix"] == held_out["confusion_matrix"]
+    assert set(result["operating_points"]) == {"run", "recall_target"}
+    rows = (tmp_path / "run" / "held_out_predictions.csv").read_text().splitlines()
+    assert len(rows) == 1 + held_out["patches"]
     lines = done.stdout.splitlines()
     start = max(i for i, line in enumerate(lines) if line == "{")
     assert json.loads("\n".join(lines[start:])) == result  # also printed
@@ -348,6 +355,23 @@ def test_bench_recipe_nested_scores_every_patient_once(trees, tmp_path):
     assert rows[0] == "patient,x,y,label,group,prob_idc"
     assert len(rows) == 1 + result["scored"]["patches"]
     assert all((run_dir / f"outer_{k}").is_dir() for k in (1, 2))
+
+
+@pytest.mark.slow
+def test_bench_recipe_outside_scores_the_other_trees_patients_trained_with_data(trees, tmp_path):
+    train, test = trees
+    out, run_dir = tmp_path / "outside.json", tmp_path / "runs"
+    done = _run(
+        "bench_recipe.py", str(train), "--protocol", "outside", "--test-data", str(test),
+        "--outer", "2", "--out", str(out), "--run-dir", str(run_dir), *TINY,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["always_trained"]["patients"] == 8 and result["scored"]["patients"] == 8
+    assert sum(g["patients"] for g in result["groups"]) == 8
+    for k, group in enumerate(result["groups"], start=1):
+        config = json.loads((run_dir / f"outer_{k}" / "config.json").read_text())
+        assert config["dataset"]["n_patients"] == 8 + 8 - group["patients"]
 
 
 @pytest.mark.slow

@@ -118,6 +118,22 @@ def test_label_smoothing_defaults_to_the_recipe_and_the_flag_overrides_it(capsys
     )
 
 
+def test_stain_normalization_flag_overrides_the_recipe():
+    from idckit.data import StainNormalization
+    from idckit.training import RECIPES
+
+    def stain(*argv):
+        return recipe_from_args(_args(*argv)).config.stain_normalization
+
+    assert stain() == RECIPES["cpu"].config.stain_normalization
+    assert stain("--stain-normalization", "reinhard") == StainNormalization("reinhard")
+    macenko = recipe_from_args(_args("--stain-normalization", "macenko"))
+    assert stain("--recipe", "seed", "--stain-normalization", "none") is None
+    assert macenko.replace(stain_normalization=None).config == RECIPES["cpu"].config.replace(
+        stain_normalization=None
+    )
+
+
 def test_optimisation_flags_override_the_recipe(capsys):
     from idckit.training import RECIPES
 
@@ -215,6 +231,7 @@ def test_train_writes_a_finished_run_and_evaluates_the_test_data(trained):
     base, _, code, out = trained
     assert code == 0
     assert "fold 2/2 epoch 1/1" in out and "threshold" in out and "held-out patients (3" in out
+    assert "operating points: recall(+)" in out and "out of fold: recall(+)" in out
     assert (base / "run" / "report.json").is_file()
     assert (base / "run" / "test" / "confusion_matrix.png").is_file()
     config = json.loads((base / "run" / "config.json").read_text())

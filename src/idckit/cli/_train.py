@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from idckit.cli._main import CLIError
+from idckit.cli._evaluate import operating_points_line
 from idckit.cli._runs import DATA_DIRS_HELP, load_dataset, one_line_errors
 from idckit.training import RECIPES, Recipe, TrainingConfig, get_recipe
 
@@ -112,6 +113,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="train towards 1 - E/2 and E/2 instead of 1 and 0, E in [0, 1); 0 turns it off "
         "(default: the recipe's)",
     )
+    parser.add_argument(
+        "--stain-normalization",
+        choices=("macenko", "reinhard", "none"),
+        help="normalise stains per patient before training and before every prediction of "
+        "the run, towards the training patients' staining (default: the recipe's)",
+    )
     parser.add_argument("--seed", type=int, metavar="S", help="default: the recipe's (0)")
     parser.add_argument("--resume", action="store_true", help="continue a killed run")
     parser.add_argument(
@@ -173,6 +180,9 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
     for flag, setting in _SETTING_FLAGS.items():
         if getattr(args, flag) is not None:
             changes[setting] = getattr(args, flag)
+    if args.stain_normalization is not None:
+        stain = args.stain_normalization
+        changes["stain_normalization"] = None if stain == "none" else stain
     if args.class_weight is not None:
         changes["class_weight"] = None if args.class_weight == "none" else args.class_weight
     changes.update(_smoothing(args, recipe.config))
@@ -194,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
             report = trainer.run_.evaluate(test, out_dir=out)
             print(f"\nheld-out patients ({len(test.patient_ids)}, {len(test)} patches):")
             print(report)
+            print(f"operating points: {operating_points_line(trainer.run_, report)}")
             print(f"test report and plots: {out}")
     print(f"run directory: {args.out} (report.json, summary.txt, oof.csv, fold_<k>/)")
     return 0
