@@ -87,9 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("data", type=Path, help="tree of patches (the training patients)")
     parser.add_argument("--out", type=Path, required=True, help="write the JSON result here")
-    parser.add_argument(
-        "--protocol", choices=["holdout", "nested", "outside"], default="holdout"
-    )
+    parser.add_argument("--protocol", choices=["holdout", "nested", "outside"], default="holdout")
     parser.add_argument(
         "--test-data", type=Path,
         help="holdout: train on all of DATA, score on this tree; outside: the tree whose "

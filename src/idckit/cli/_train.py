@@ -8,8 +8,8 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from idckit.cli._main import CLIError
 from idckit.cli._evaluate import operating_points_line
+from idckit.cli._main import CLIError
 from idckit.cli._runs import DATA_DIRS_HELP, load_dataset, one_line_errors
 from idckit.training import RECIPES, Recipe, TrainingConfig, get_recipe
 
