@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from idckit.datasets import DEFAULT_URL, UnsafeArchiveError, fetch_idc
-from idckit.datasets._fetch import _check_name
+from idckit.datasets._extract import _check_name
 
 PATCHES = {
     "8863/0/8863_idx5_x1_y1_class0.png": b"png-a",

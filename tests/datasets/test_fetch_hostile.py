@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idckit.datasets import UnsafeArchiveError, _fetch, fetch_idc
+from idckit.datasets import UnsafeArchiveError, _download, _extract, _fetch, fetch_idc
 
 PATCHES = {
     "8863/0/8863_idx5_x1_y1_class0.png": b"png-a",
@@ -122,8 +122,8 @@ def test_the_stdlib_filter_errors_never_leak(tmp_path, monkeypatch, entries, mem
     # and its FilterError must come out as UnsafeArchiveError naming the member.
     if not hasattr(tarfile, "data_filter"):
         pytest.skip("this interpreter has no tarfile.data_filter")
-    monkeypatch.setattr(_fetch, "_check_tar_type", lambda archive, m: None)
-    monkeypatch.setattr(_fetch, "_check_name", lambda archive, name: tuple(name.split("/")))
+    monkeypatch.setattr(_extract, "_check_tar_type", lambda archive, m: None)
+    monkeypatch.setattr(_extract, "_check_name", lambda archive, name: tuple(name.split("/")))
     url = serve(tmp_path, "idc.tar", tar_bytes(entries, "w"))
     with pytest.raises(UnsafeArchiveError, match=f"member {member} is refused by the standard"):
         fetch_idc(tmp_path / "data", url=url, progress=False)
@@ -183,7 +183,7 @@ def test_a_link_already_in_the_destination_is_not_followed_out(tmp_path, stdlib_
     (dest / "8863").symlink_to(outside)
     match = "'8863/0/.*(resolves to|refused by the standard library's data filter).*outside"
     with pytest.raises(UnsafeArchiveError, match=match):
-        _fetch._extract_archive(archive, dest)
+        _extract._extract_archive(archive, dest)
     assert list(outside.iterdir()) == []
 
 
@@ -207,7 +207,7 @@ def test_the_audit_zip_bomb_is_refused_by_the_default_limits(tmp_path):
     ],
 )
 def test_declared_sizes_and_counts_are_capped(tmp_path, monkeypatch, kind, limit, value, match):
-    monkeypatch.setattr(_fetch, limit, value)
+    monkeypatch.setattr(_extract, limit, value)
     data = zip_bytes(PATCHES) if kind == "zip" else tar_bytes(PATCHES.items())
     url = serve(tmp_path, f"idc.{kind}", data)
     with pytest.raises(UnsafeArchiveError, match=match):
@@ -331,7 +331,7 @@ class FakeResponse:
 
 def serve_fake(monkeypatch, *responses):
     queue = list(responses)
-    monkeypatch.setattr(_fetch.urllib.request, "urlopen", lambda url, timeout: queue.pop(0))
+    monkeypatch.setattr(_download.urllib.request, "urlopen", lambda url, timeout: queue.pop(0))
 
 
 ARCHIVE = zip_bytes(PATCHES)

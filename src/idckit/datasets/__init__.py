@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 from idckit._lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
+    from idckit.datasets._extract import UnsafeArchiveError as UnsafeArchiveError
     from idckit.datasets._fetch import DEFAULT_URL as DEFAULT_URL
-    from idckit.datasets._fetch import UnsafeArchiveError as UnsafeArchiveError
     from idckit.datasets._fetch import fetch_idc as fetch_idc
     from idckit.datasets._synthetic import make_synthetic as make_synthetic
 
 _EXPORTS = {
     "DEFAULT_URL": "idckit.datasets._fetch",
-    "UnsafeArchiveError": "idckit.datasets._fetch",
+    "UnsafeArchiveError": "idckit.datasets._extract",
     "fetch_idc": "idckit.datasets._fetch",
     "make_synthetic": "idckit.datasets._synthetic",
 }
