@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from idckit.cli._main import CLIError
+from idckit.cli._runs import one_line_errors
 
 _DESCRIPTION = """\
 Build the decode cache of a tree of patches (every patch decoded once, in parallel, into a
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from idckit.data import IDCPatchDataset
 
     start = time.perf_counter()
-    try:
+    with one_line_errors():
         ds = IDCPatchDataset.from_directory(
             args.data_dir,
             pad_mode=args.pad_mode,
@@ -55,8 +55,6 @@ def run(args: argparse.Namespace) -> int:
             n_jobs=args.jobs,
             progress=sys.stderr.isatty(),
         )
-    except ValueError as err:
-        raise CLIError(str(err)) from None
     seconds = time.perf_counter() - start
     path, reused = ds.cache_status()
     summary = {

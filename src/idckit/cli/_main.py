@@ -7,6 +7,7 @@ import contextlib
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from idckit import __version__
@@ -28,6 +29,11 @@ USES_BACKEND = ("train", "evaluate", "predict", "explain", "demo")
 
 class CLIError(Exception):
     """A problem to report as one line on stderr, exit status 2, no traceback."""
+
+
+#: Exit status of a usage error (:class:`CLIError`, and argparse's own), of any other error,
+#: and of Ctrl-C (128 + SIGINT, as a shell reports it).
+EXIT_USAGE, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,24 +68,72 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 1 when a command found problems (``--strict``), 2 on usage errors.
+        0 on success, 1 when a command found problems (``--strict``) or failed, 2 on usage
+        errors, 130 when interrupted (Ctrl-C).
+
+    Notes
+    -----
+    Every error ends as one line on stderr, ``idckit <command>: error: <message>``, and no
+    traceback: a usage error (exit 2) says what to change; any other exception (exit 1) is
+    named by its type, with a pointer to ``--debug``. Only ``--debug`` (or ``IDCKIT_DEBUG=1``)
+    shows the traceback.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = args.debug or _debug_from_environment()
-    if args.command in USES_BACKEND and not debug:
-        load_backend_quietly()
-    module = importlib.import_module(args._module)
     try:
-        return int(module.run(args))
+        if args.command in USES_BACKEND and not debug:
+            load_backend_quietly()
+        status = int(importlib.import_module(args._module).run(args))
+        sys.stdout.flush()  # a closed pipe (``| head``) fails here, not at exit
+        return status
     except CLIError as err:
         if debug:  # the library's own error, traceback and all
             raise (err.__cause__ or err.__context__ or err) from None
-        print(f"idckit {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        _error_line(args.command, str(err))
+        return EXIT_USAGE
     except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
         print(f"idckit {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (``| head``): nothing left to tell it
+        _silence_stdout()
+        return EXIT_FAILURE
+    except Exception as err:  # the one place where any other failure becomes one line
+        if debug:
+            raise
+        hint = "run with --debug for the traceback"
+        _error_line(args.command, f"{unexpected_message(err)} ({hint})")
+        return EXIT_FAILURE
+
+
+def unexpected_message(err: BaseException) -> str:
+    r"""Describe an exception in one line: its type, then the first line of its message.
+
+    Examples
+    --------
+    >>> unexpected_message(KeyError("fold_0"))
+    "KeyError: 'fold_0'"
+    >>> unexpected_message(RuntimeError("first\nsecond"))
+    'RuntimeError: first'
+    """
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
+
+
+def _error_line(command: str, message: str) -> None:
+    """Print ``idckit <command>: error: <message>`` on stderr, on one line."""
+    first = message.strip().splitlines()[0] if message.strip() else "failed"
+    print(f"idckit {command}: error: {first}", file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's flush at exit does not fail again."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _debug_from_environment() -> bool:

@@ -19,7 +19,9 @@ def one_line_errors() -> Iterator[None]:
     """Turn the library's argument and file errors into :class:`CLIError` (one line, exit 2)."""
     try:
         yield
-    except (ValueError, FileNotFoundError, NotADirectoryError) as err:
+    except (
+        ValueError, FileNotFoundError, NotADirectoryError, FileExistsError, IsADirectoryError
+    ) as err:  # fmt: skip
         raise CLIError(str(err).splitlines()[0] if str(err) else repr(err)) from err
 
 

@@ -9,13 +9,16 @@ with ``keras.ops`` on its accumulated counts, so the streaming metric and
 Conventions follow scikit-learn's ``precision_recall_fscore_support`` with
 ``labels=range(num_classes)`` and ``zero_division=0``: a ratio whose denominator is zero is 0,
 F1 is ``2 TP / (2 TP + FP + FN)``, ``"weighted"`` weights classes by their support
-(``TP + FN``) and ``"micro"`` pools the counts of every class.
+(``TP + FN``) and ``"micro"`` pools the counts of every class. Inputs follow scikit-learn too:
+no samples, a NaN or infinite weight or a weight vector of another length is an error (one rule,
+:func:`check_sample_weight` and :func:`check_finite`, that ``StreamingF1`` applies as well).
 
 This module imports NumPy only (never Keras).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
@@ -45,6 +48,65 @@ def check_class_index(name: str, owner: str, value: object, num_classes: int) ->
     if not 0 <= value < num_classes:
         raise invalid_argument(name, owner, rule, value)
     return int(value)
+
+
+def check_finite(name: str, owner: str, values: npt.ArrayLike) -> npt.NDArray[Any]:
+    """Return ``values`` as an array of real numbers, or raise unless every one is finite.
+
+    The one rule for NaN and infinity in what the metrics count (weights, probabilities,
+    labels): the NumPy functions and :class:`~idckit.metrics.StreamingF1` both apply it.
+
+    Examples
+    --------
+    >>> check_finite("sample_weight", "confusion_counts", [1.0, float("nan")])
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid `sample_weight` for confusion_counts: expected finite real numbers ...
+    """
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        raise invalid_argument(name, owner, "finite real numbers", f"dtype {array.dtype}")
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        bad = array.size - int(np.count_nonzero(np.isfinite(array)))
+        received = f"{bad} NaN or infinite of {array.size} values"
+        raise invalid_argument(name, owner, "finite real numbers (no NaN or inf)", received)
+    return array
+
+
+def check_sample_weight(
+    sample_weight: npt.ArrayLike, n_samples: int, owner: str
+) -> npt.NDArray[np.float64]:
+    """Return ``sample_weight`` as ``float64`` of shape ``(n_samples,)``, or raise.
+
+    One finite real weight per sample (any shape holding ``n_samples`` values, e.g. ``(N,)``
+    or ``(N, 1)``), as scikit-learn requires; the message names both lengths.
+
+    Examples
+    --------
+    >>> check_sample_weight([[1], [2]], 2, "confusion_counts").tolist()
+    [1.0, 2.0]
+    >>> check_sample_weight([1.0], 2, "confusion_counts")
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid `sample_weight` for confusion_counts: expected shape (2,): one weight ...
+    """
+    array = np.asarray(sample_weight)
+    check_weight_count(array.shape, n_samples, owner)
+    return check_finite("sample_weight", owner, array).astype(np.float64).reshape(-1)
+
+
+def check_weight_count(shape: tuple[int, ...], n_samples: int, owner: str) -> None:
+    """Raise the standard error unless a ``sample_weight`` of ``shape`` has ``n_samples`` values.
+
+    Examples
+    --------
+    >>> check_weight_count((3, 1), 3, "StreamingF1")
+    """
+    size = math.prod(shape)
+    if size != n_samples:
+        rule = f"shape ({n_samples},): one weight per sample of y_true ({n_samples} samples)"
+        received = f"shape {tuple(shape)}: {size} weights"
+        raise invalid_argument("sample_weight", owner, rule, received)
 
 
 def _labels(values: npt.ArrayLike, name: str, num_classes: int) -> npt.NDArray[np.int64]:
@@ -78,12 +140,20 @@ def confusion_counts(
         Number of classes (>= 2); fixes the matrix size even when a class is absent.
     sample_weight
         Optional weights, shape ``(N,)``; each pair then counts its weight instead of 1.
+        They must be finite (NaN and infinity are refused, as scikit-learn does).
 
     Returns
     -------
     numpy.ndarray
         ``(num_classes, num_classes)`` matrix, rows = true class, columns = predicted class
         (scikit-learn's layout); ``int64`` counts, or ``float64`` when weighted.
+
+    Raises
+    ------
+    ValueError
+        On labels outside ``[0, num_classes)``, arrays of different lengths, non-finite
+        weights, or no samples at all: like ``sklearn.metrics.confusion_matrix``, an empty
+        ``y_true`` is refused rather than counted as a matrix of zeros (whose F1 would read 0).
 
     Examples
     --------
@@ -96,13 +166,12 @@ def confusion_counts(
     if true.shape != pred.shape:
         rule = f"the same length as y_true ({true.size})"
         raise invalid_argument("y_pred", "confusion_counts", rule, f"length {pred.size}")
+    if true.size == 0:
+        rule = "at least one sample (scikit-learn's confusion_matrix refuses empty input too)"
+        raise invalid_argument("y_true", "confusion_counts", rule, "shape (0,)")
     weights = None
     if sample_weight is not None:
-        weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-        if weights.shape != true.shape:
-            rule = f"shape ({true.size},)"
-            received = f"shape {np.shape(sample_weight)}"
-            raise invalid_argument("sample_weight", "confusion_counts", rule, received)
+        weights = check_sample_weight(sample_weight, true.size, "confusion_counts")
     flat = np.bincount(true * num_classes + pred, weights=weights, minlength=num_classes**2)
     return flat.reshape(num_classes, num_classes)
 
@@ -140,10 +209,15 @@ def counts_from_confusion(
 
 
 def safe_divide(numerator: Any, denominator: Any, xp: Any = np) -> Any:
-    """``numerator / denominator``, 0 where the denominator is 0 (``zero_division=0``)."""
+    """``numerator / denominator``, 0 where the denominator is 0 (``zero_division=0``).
+
+    A NaN denominator stays NaN (never a clean 0): a count poisoned by a non-finite input
+    inside a traced ``StreamingF1.update_state`` shows in the result.
+    """
     positive = denominator > 0
     safe = xp.where(positive, denominator, xp.ones_like(denominator))
-    return xp.where(positive, numerator / safe, xp.zeros_like(numerator))
+    quotient = xp.where(positive, numerator / safe, xp.zeros_like(numerator))
+    return xp.where(xp.isnan(denominator), denominator, quotient)
 
 
 def per_class_score(score: Score, tp: Any, fp: Any, fn: Any, xp: Any = np) -> Any:

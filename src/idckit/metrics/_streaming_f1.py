@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from idckit._errors import check_choice, invalid_argument
@@ -14,7 +15,9 @@ from idckit.metrics._confusion import (
     Average,
     averaged_score,
     check_class_index,
+    check_finite,
     check_num_classes,
+    check_weight_count,
 )
 
 _OWNER = "StreamingF1"
@@ -60,8 +63,19 @@ class StreamingF1(keras.metrics.Metric):  # type: ignore[misc]  # keras is untyp
     Labels may be sparse ``(N,)`` or ``(N, 1)`` (ints, or floats holding integers) or one-hot
     ``(N, num_classes)``. Predictions may be ``(N, num_classes)`` scores (the argmax is
     predicted) or ``(N,)``/``(N, 1)`` probabilities of class 1. ``sample_weight`` (which is how
-    ``fit(class_weight=...)`` reaches metrics) weights each sample's counts. Labels outside
-    ``[0, num_classes)`` count for nothing.
+    ``fit(class_weight=...)`` reaches metrics) weights each sample's counts: one weight per
+    sample, or a scalar for all (Keras's convention). Labels outside ``[0, num_classes)`` count
+    for nothing.
+
+    Inputs follow the rule of :func:`~idckit.metrics.confusion_counts`: labels, predictions and
+    weights must be finite, and ``y_pred`` and ``sample_weight`` must hold one entry per label.
+    Called eagerly (``metric.update_state(...)`` on arrays, ``run_eagerly=True``), a batch that
+    breaks it raises a ``ValueError`` naming the argument and leaves the counts unchanged.
+    Inside a traced function (``model.fit`` compiles its steps with ``tf.function`` or
+    ``jax.jit``) values cannot be inspected from Python: lengths are still checked wherever
+    the shapes are static, and a batch holding NaN or infinity turns every count, and so the
+    result, into NaN until the next ``reset_state()``, so that it shows in the history instead
+    of passing for a clean score.
 
     In ``model.compile``, Keras 3 passes sample and class weights only to
     ``weighted_metrics``: ``metrics=[StreamingF1()]`` gives the plain F1 of the data (usually
@@ -106,16 +120,37 @@ class StreamingF1(keras.metrics.Metric):  # type: ignore[misc]  # keras is untyp
         )
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        """Add one batch's weighted TP/FP/FN counts to the state."""
+        """Add one batch's weighted TP/FP/FN counts to the state.
+
+        Raises ``ValueError`` (counts unchanged) on a batch that breaks the input rule when
+        its values are known; in a traced function a non-finite batch makes the counts NaN.
+        """
+        _check_known_values(y_true, y_pred, sample_weight)
+        y_true, y_pred = ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred)
+        weight = None if sample_weight is None else ops.convert_to_tensor(sample_weight)
+        _check_lengths(y_true, y_pred, weight)
         true_hot = ops.one_hot(self._true_classes(y_true), self.num_classes, dtype=self.dtype)
         pred_hot = ops.one_hot(self._predicted_classes(y_pred), self.num_classes, dtype=self.dtype)
-        if sample_weight is None:
+        poison = self._nan_unless_finite(y_true, y_pred, weight)
+        if weight is None:
             weight = ops.ones_like(true_hot[:, :1])
         else:
-            weight = ops.reshape(ops.cast(sample_weight, self.dtype), (-1, 1))
-        self.true_positives.assign_add(ops.sum(weight * true_hot * pred_hot, axis=0))
-        self.false_positives.assign_add(ops.sum(weight * (1 - true_hot) * pred_hot, axis=0))
-        self.false_negatives.assign_add(ops.sum(weight * true_hot * (1 - pred_hot), axis=0))
+            weight = ops.reshape(ops.cast(weight, self.dtype), (-1, 1))
+        for counts, hits in (
+            (self.true_positives, true_hot * pred_hot),
+            (self.false_positives, (1 - true_hot) * pred_hot),
+            (self.false_negatives, true_hot * (1 - pred_hot)),
+        ):
+            counts.assign_add(ops.sum(weight * hits, axis=0) + poison)
+
+    def _nan_unless_finite(self, *tensors: Any) -> Any:
+        """0, or NaN when a floating input holds NaN or infinity (what a traced batch adds)."""
+        finite = ops.convert_to_tensor(True)
+        for tensor in tensors:
+            if tensor is not None and "float" in keras.backend.standardize_dtype(tensor.dtype):
+                finite = ops.logical_and(finite, ops.all(ops.isfinite(tensor)))
+        nan = ops.full((), float("nan"), dtype=self.dtype)
+        return ops.where(finite, ops.zeros((), dtype=self.dtype), nan)
 
     def result(self) -> Any:
         """F1 from the accumulated counts (a scalar, or a vector when ``average`` is None)."""
@@ -170,6 +205,60 @@ class StreamingF1(keras.metrics.Metric):  # type: ignore[misc]  # keras is untyp
         if "float" in keras.backend.standardize_dtype(y.dtype):
             y = ops.round(y)
         return ops.cast(y, "int32")
+
+
+def _values_now(x: Any) -> np.ndarray[Any, Any] | None:
+    """``x`` as a NumPy array when its values exist now, None for a traced (symbolic) tensor."""
+    if x is None:
+        return None
+    if isinstance(x, np.ndarray | np.generic | int | float | list | tuple):
+        return np.asarray(x)
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        eager = tf.executing_eagerly() and hasattr(x, "numpy")
+        return np.asarray(x.numpy()) if eager else None
+    if backend == "jax":
+        import jax
+
+        return None if isinstance(x, jax.core.Tracer) else np.asarray(x)
+    if backend == "torch":
+        import torch
+
+        compiling = getattr(torch.compiler, "is_compiling", lambda: False)()
+        return None if compiling else np.asarray(ops.convert_to_numpy(x))
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+def _check_known_values(y_true: Any, y_pred: Any, sample_weight: Any) -> None:
+    """Apply :func:`check_finite` to every input whose values are known (eager calls)."""
+    for name, value in (("y_true", y_true), ("y_pred", y_pred), ("sample_weight", sample_weight)):
+        known = _values_now(value)
+        if known is not None:
+            check_finite(name, _OWNER, known)
+
+
+def _check_lengths(y_true: Any, y_pred: Any, weight: Any) -> None:
+    """One prediction and one weight (or a scalar weight) per label, where shapes are static."""
+    n_true = _static_length(y_true)
+    if n_true is None:
+        return
+    n_pred = _static_length(y_pred)
+    if n_pred is not None and n_pred != n_true:
+        rule = f"one prediction per label of y_true ({n_true} samples)"
+        received = f"shape {tuple(y_pred.shape)}: {n_pred} predictions"
+        raise invalid_argument("y_pred", _OWNER, rule, received)
+    if weight is not None and len(weight.shape) > 0 and None not in tuple(weight.shape):
+        check_weight_count(tuple(int(d) for d in weight.shape), n_true, _OWNER)
+
+
+def _static_length(x: Any) -> int | None:
+    """Return the number of samples (first dimension) when the shape says it, else None."""
+    shape = tuple(x.shape)
+    if not shape or shape[0] is None:
+        return None
+    return int(shape[0])
 
 
 def _shape_error(name: str, shape: Any, num_classes: int) -> ValueError:
