@@ -265,3 +265,20 @@ def test_the_console_entry_prints_no_traceback(tmp_path):
         "idckit index: error: MemoryError: decoding ran out of memory "
         "(run with --debug for the traceback)\n"
     )
+
+
+def test_a_warning_is_one_note_line_without_debug(monkeypatch, capsys):
+    import warnings
+
+    from idckit.cli import _index
+
+    def warn(args):
+        warnings.warn("cache entry X is damaged: rebuilt\nsecond line", UserWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(_index, "run", warn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside pytest: warnings are shown, not raised
+        assert main(["index", "anything"]) == 0
+    err = capsys.readouterr().err
+    assert err == "idckit index: note: cache entry X is damaged: rebuilt\n"

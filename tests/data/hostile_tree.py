@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,57 @@ def _rgb(rng: np.random.Generator, h: int = P, w: int = P) -> np.ndarray:
 def _write(path: Path, bgr_or_gray: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     assert cv2.imwrite(str(path), bgr_or_gray), path
+
+
+def png_bomb(side: int = 8000) -> bytes:
+    """A valid 8-bit gray PNG of ``side`` x ``side`` zero pixels: small file, huge decode."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    packer = zlib.compressobj(1)
+    row = bytes(1 + side)
+    idat = b"".join([packer.compress(row) for _ in range(side)] + [packer.flush()])
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    signature = b"\x89PNG\r\n\x1a\n"
+    return signature + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def _write_names_and_decoding_cases(root: Path, rng: np.random.Generator) -> dict[str, str]:
+    """Issue 21, class 5: hostile names and contents, all under patient folder 10005.
+
+    Returns ``{relpath: reason}`` (every file is skipped; the folder sorts after 10001/0, so
+    ``thumbnail.png`` stays the first bad file). Also writes ``10004``, a file where a patient
+    folder belongs (ignored, like any non-image file).
+    """
+    folder = root / "10005" / "0"
+    folder.mkdir(parents=True)
+    _, png = cv2.imencode(".png", _rgb(rng)[:, :, ::-1])
+    _, jpeg = cv2.imencode(".jpg", _rgb(rng)[:, :, ::-1])
+    cases = {
+        name("10005", 10**19 * 9, 0, 0): ("bad_coordinate", png.tobytes()),  # 20 digits
+        name("\u0661\u0660\u0660\u0660\u0665", 0, 0, 0): ("bad_name", png.tobytes()),
+        "10005_idx5_x\u0661\u0660\u0660\u0661_y0_class0.png": ("bad_name", png.tobytes()),
+        name("10006", 0, 0, 0): ("patient_mismatch", png.tobytes()),
+        name("10005", 50, 0, 0): ("undecodable", jpeg.tobytes()),  # a JPEG behind .png
+        name("10005", 150, 0, 0): ("oversize", png_bomb()),  # 8000x8000
+        name("10005", 200, 0, 0): ("undecodable", b""),  # empty
+        "10005_idx5_x0_y0_class0\u00e9.png": ("bad_name", png.tobytes()),  # Unicode
+    }
+    for fname, (_, data) in cases.items():
+        (folder / fname).write_bytes(data)
+    raw = os.fsencode(folder) + b"/10005_idx5_x0_y0_class0\xff.png"  # not UTF-8
+    with open(raw, "wb") as fh:
+        fh.write(png.tobytes())
+    reasons = {f"10005/0/{fname}": reason for fname, (reason, _) in cases.items()}
+    reasons[os.fsdecode(raw)[len(str(root)) + 1 :]] = "bad_name"
+    dangling = folder / name("10005", 100, 0, 0)
+    os.symlink("gone.png", dangling)
+    reasons[f"10005/0/{dangling.name}"] = "broken_link"
+    (root / "10004").write_bytes(b"a file where a patient folder belongs")
+    return reasons
 
 
 def _white_canvas(rgb: np.ndarray) -> np.ndarray:
@@ -110,6 +163,8 @@ def build_hostile_tree(root: Path, seed: int = 0) -> dict[str, Any]:
     os.symlink("..", root / "10001" / "loop")  # 10001/loop -> root
     os.symlink(".", root / "10002" / "1" / "self")
 
+    hostile_names = _write_names_and_decoding_cases(root, rng)
+
     # the nested duplicate copy of the Kaggle archive: patient 10001 again
     nested = root / "IDC_regular_ps50_idx5"
     shutil.copytree(root / "10001", nested / "10001", symlinks=True)
@@ -128,13 +183,26 @@ def build_hostile_tree(root: Path, seed: int = 0) -> dict[str, Any]:
         "class_counts": class_counts,
         "padded": padded,
         "duplicates": len(duplicates),
-        "ignored": 7,  # .DS_Store, README.txt, __MACOSX, 2 notes.csv, 2 AppleDouble ._*
+        # .DS_Store, README.txt, __MACOSX, 2 notes.csv, 2 AppleDouble ._*, the file 10004
+        "ignored": 8,
         "symlink_loops": 3,  # 10001/loop, 10002/1/self and the nested copy's loop
         "corrupt": corrupt,
         "oversize": oversize,
         "mismatch": mismatch,
         "bad_name": bad_name,
+        "hostile_names": hostile_names,  # {relpath: reason} of the class-5 cases
         # without decoding (PNG headers only) the corrupt file is not found
-        "skipped_headers": {"bad_name": 2, "label_mismatch": 1, "oversize": 1},
-        "skipped_decoded": {"bad_name": 2, "label_mismatch": 1, "oversize": 1, "undecodable": 1},
+        "skipped_headers": _add_reasons(
+            {"bad_name": 2, "label_mismatch": 1, "oversize": 1}, hostile_names
+        ),
+        "skipped_decoded": _add_reasons(
+            {"bad_name": 2, "label_mismatch": 1, "oversize": 1, "undecodable": 1}, hostile_names
+        ),
     }
+
+
+def _add_reasons(counts: dict[str, int], reasons: dict[str, str]) -> dict[str, int]:
+    out = dict(counts)
+    for reason in reasons.values():
+        out[reason] = out.get(reason, 0) + 1
+    return dict(sorted(out.items()))

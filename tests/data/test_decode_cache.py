@@ -15,6 +15,7 @@ import pytest
 import idckit.data._cache as cache_module
 import idckit.data._decode as decode_module
 from idckit.data import IDCPatchDataset, PatchError
+from idckit.data._cache import CacheWarning
 
 
 def _open(root, cache_dir, **kwargs):
@@ -120,7 +121,8 @@ def test_an_incomplete_entry_is_rebuilt(hostile, cache_dir):
     (entry / "meta.json").unlink()
     assert _open(hostile["root"], cache_dir).cache_status()[1] is False
     (entry / "index.npz").write_bytes(b"garbage")
-    assert _open(hostile["root"], cache_dir).cache_status()[1] is False
+    with pytest.warns(CacheWarning, match="index.npz"):  # damaged, not just unfinished
+        assert _open(hostile["root"], cache_dir).cache_status()[1] is False
 
 
 def test_pixels_deleted_after_opening_are_decoded_again_on_use(hostile, cache_dir):

@@ -47,3 +47,45 @@ def test_json_replaces_content_whole(tmp_path):
     atomic_write_json(path, {"a": "x" * 1000})
     atomic_write_json(path, {"b": 1})
     assert json.loads(path.read_text()) == {"b": 1}
+
+
+def test_a_writer_that_fails_after_making_a_folder_leaves_no_temporary(tmp_path):
+    def export(temp):
+        (temp / "variables").mkdir(parents=True)  # as SavedModel-style writers do
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_save(tmp_path / "m.keras", export)
+    assert os.listdir(tmp_path) == []
+
+
+def test_two_writers_of_one_pid_use_distinct_temporaries(tmp_path):
+    seen = []
+    for _ in range(2):
+        atomic_save(tmp_path / "s.json", lambda p: (seen.append(p.name), p.write_text("{}")))
+    assert len(set(seen)) == 2 and all(n.startswith(f".tmp-{os.getpid()}-") for n in seen)
+
+
+def test_stale_temporaries_of_dead_processes_are_removed_and_live_ones_kept(tmp_path):
+    import subprocess
+    import sys
+
+    from idckit.training._atomic import remove_stale_temporaries
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / f".tmp-{dead.pid}-00ff00ff-summary.json").write_text("{")
+    (tmp_path / f".tmp-{os.getppid()}-00ff00ff-oof.csv").write_text("")
+    (tmp_path / ".tmp-junk").write_text("")  # no pid: nobody can be writing it
+    removed = remove_stale_temporaries(tmp_path)
+    assert sorted(p.name for p in removed) == sorted(
+        [f".tmp-{dead.pid}-00ff00ff-summary.json", ".tmp-junk"]
+    )
+    assert os.listdir(tmp_path) == [f".tmp-{os.getppid()}-00ff00ff-oof.csv"]
+
+
+def test_read_json_names_the_file_of_bad_content(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_bytes(b"\xff{")
+    with pytest.raises(ValueError, match=r"Invalid JSON file '.*x\.json'"):
+        read_json(path)

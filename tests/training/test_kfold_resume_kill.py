@@ -1,6 +1,7 @@
 """Kill a real training process (SIGKILL) in the middle of a fold, then resume it."""
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -11,15 +12,22 @@ import pytest
 
 SCRIPT = """
 import sys
+import keras
 from idckit.data import IDCPatchDataset
 from idckit.training import KFoldTrainer, TrainingConfig, model_builder
 
 root, cache, out = sys.argv[1:4]
+
+
+class Steps(keras.callbacks.Callback):
+    def on_train_end(self, logs=None):
+        print(f"optimizer steps {int(self.model.optimizer.iterations)}", flush=True)
+
 dataset = IDCPatchDataset.from_directory(root, cache_dir=cache, progress=False)
 KFoldTrainer(
     model_builder("benchmark", filters=4),
     TrainingConfig(n_splits=2, epochs=3, batch_size=16, seed=1),
-    out_dir=out, resume=True,
+    out_dir=out, resume=True, callbacks=[Steps()],
 ).fit(dataset)
 """
 
@@ -86,7 +94,9 @@ def test_a_killed_run_resumes_without_retraining_finished_folds(tmp_path, tiny_r
     train_patches = sum(1 for p in (tiny_root).glob("*/*/*.png")
                         if p.parts[-3] in _train_patients(run, 2))  # fmt: skip
     steps = -(-train_patches // 16)
-    assert int(model.optimizer.iterations) == 3 * steps
+    assert f"optimizer steps {3 * steps}" in output  # at the end of fold 2's training
+    best_epoch = json.loads((run / "fold_2" / "metrics.json").read_text())["best_epoch"]
+    assert int(model.optimizer.iterations) == best_epoch * steps  # saved with the best weights
     assert (run / "report.json").is_file()
     leftovers = [
         p.name
@@ -97,6 +107,4 @@ def test_a_killed_run_resumes_without_retraining_finished_folds(tmp_path, tiny_r
 
 
 def _train_patients(run, fold):
-    import json
-
     return set(json.loads((run / "splits.json").read_text())["folds"][fold - 1]["train_patients"])

@@ -8,7 +8,9 @@ import importlib
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from idckit import __version__
 
@@ -57,6 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _note_line(command: str) -> Any:
+    """Return a ``warnings.showwarning`` that prints ``idckit <command>: note: <message>``."""
+
+    def show(message: Any, category: Any, *_: Any, **__: Any) -> None:
+        first = str(message).splitlines()[0] if str(message) else category.__name__
+        print(f"idckit {command}: note: {first}", file=sys.stderr)
+
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit status.
 
@@ -82,9 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     debug = args.debug or _debug_from_environment()
     try:
-        if args.command in USES_BACKEND and not debug:
-            load_backend_quietly()
-        status = int(importlib.import_module(args._module).run(args))
+        with warnings.catch_warnings():
+            if not debug:  # a warning is one line too: no source line, no file name
+                warnings.showwarning = _note_line(args.command)
+            if args.command in USES_BACKEND and not debug:
+                load_backend_quietly()
+            status = int(importlib.import_module(args._module).run(args))
         sys.stdout.flush()  # a closed pipe (``| head``) fails here, not at exit
         return status
     except CLIError as err:

@@ -19,6 +19,7 @@ from idckit._lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
     from idckit.data._augment import Augmentation as Augmentation
+    from idckit.data._cache import CacheWarning as CacheWarning
     from idckit.data._context import gather_mosaics as gather_mosaics
     from idckit.data._context import neighbour_indices as neighbour_indices
     from idckit.data._dataset import IDCPatchDataset as IDCPatchDataset
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
 _EXPORTS = {
     "Augmentation": "idckit.data._augment",
     "CRUZ_ROA_2014": "idckit.data._splits",
+    "CacheWarning": "idckit.data._cache",
     "DEFAULT_PATTERN": "idckit.data._records",
     "IDCPatchDataset": "idckit.data._dataset",
     "MacenkoNormalizer": "idckit.data._stain",

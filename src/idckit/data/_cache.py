@@ -4,12 +4,19 @@ An entry is a folder under the cache directory, named after the tree and the dec
 
 - ``images.npy``: ``(N, P, P, 3)`` ``uint8``, opened memory-mapped;
 - ``index.npz``: the per-patch arrays (relative paths, patients, x, y, labels, padded);
-- ``meta.json``: the tree's fingerprint (every image file's path, size and mtime), the
-  settings and the scan report. It is written last, so an entry without it is incomplete.
+- ``meta.json``: the tree's fingerprint (every image file's path, size, mtime, ctime and
+  inode), the settings, the scan report and a record of each other file (its size, inode,
+  mtime, ctime and a BLAKE2b digest of every 1 MiB block). A build removes it first and writes
+  it last, so an entry without it is incomplete, and a kill between the file moves leaves no
+  entry to trust.
 
-A reopen walks the tree, hashes the stats and, when the fingerprint matches, reads the index
-instead of parsing names or decoding anything. Every file is written under a temporary name
-and moved into place (``os.replace``).
+A reopen walks the tree, hashes the stats and, when the fingerprint matches, checks the entry
+(:func:`load_entry`) instead of parsing names or decoding anything: ``meta.json``'s schema,
+``index.npz``'s arrays (names, dtypes, lengths, labels 0/1, build id) and ``images.npy``'s
+header against its size. A file whose stats differ from its record (written since the build:
+its ctime changed) has every block checked; otherwise the first, the last and a few random
+blocks are (all of them for entries up to 16 MiB). An entry that fails any check is rebuilt
+with a :class:`CacheWarning`; the cost on a warm reopen is reading about 16 MiB.
 """
 
 from __future__ import annotations
@@ -21,9 +28,11 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+import warnings
+import zipfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +45,43 @@ from idckit.data._records import _EXPECTED
 from idckit.data._report import PatchError, ScanReport
 from idckit.data._scan import OnError, ScanResult, check_root, parse_listing, walk_tree
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _COPY_BLOCK = 4096
+#: Cache files are checked in blocks of this many bytes, each with its own digest.
+_BLOCK_BYTES = 1 << 20
+#: Blocks checked on a reopen of a file whose stats match its record (all when fewer).
+_SAMPLED_BLOCKS = 16
+_STAT_KEYS = ("size", "ino", "mtime_ns", "ctime_ns")
+_INDEX_KEYS = ("relpaths", "patients", "x", "y", "labels", "padded", "build_id")
+
+
+class CacheWarning(UserWarning):
+    """A decode cache entry that could not be proven whole and current, so it is rebuilt.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("cache entry X is damaged: rebuilt", CacheWarning)
+    >>> caught[0].category.__name__
+    'CacheWarning'
+    """
+
+
+class _UntrustedError(Exception):
+    """Why a cache entry cannot be trusted (one line)."""
+
+
+class _StaleError(Exception):
+    """A complete entry of another format or another state of the tree (rebuilt silently)."""
+
+
+#: What reading a damaged entry may raise: each means "do not trust it".
+_DAMAGE = (
+    _UntrustedError, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+    EOFError, ArithmeticError, RecursionError, zipfile.BadZipFile,
+)  # fmt: skip
 
 
 def default_cache_dir() -> Path:
@@ -84,6 +128,16 @@ class CacheSpec:
     n_jobs: int | None
     progress: bool
     reused: bool = False
+    build_id: str = ""
+
+
+def build_id_of(entry: Path) -> str:
+    """Return the build id in ``entry``'s ``meta.json`` ("" when it cannot be read)."""
+    try:
+        value = json.loads((entry / "meta.json").read_text(encoding="utf-8"))["build_id"]
+    except _DAMAGE:
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 def open_tree(
@@ -104,9 +158,10 @@ def open_tree(
     listing = walk_tree(abs_root, progress=progress)
     fingerprint = listing.fingerprint()
     entry = entry_dir(cache_dir, abs_root, pattern, patch_size, pad_mode)
-    cached = load_entry(entry, fingerprint)
+    cached = load_entry(entry, fingerprint, patch_size, abs_root)
+    build_id = ""
     if cached is not None:
-        result, report = cached
+        result, report, build_id = cached
         if on_error == "raise" and report.skipped_files:
             raise PatchError(*report.skipped_files[0])
     else:
@@ -121,10 +176,12 @@ def open_tree(
             )
     del listing
     spec = CacheSpec(
-        entry, result, fingerprint, patch_size, pad_mode, n_jobs, progress, cached is not None
-    )
+        entry, result, fingerprint, patch_size, pad_mode, n_jobs, progress, cached is not None,
+        build_id,
+    )  # fmt: skip
     if cached is None:
         result, report = rebuild(spec, on_error)
+        spec = replace(spec, build_id=build_id_of(entry))
     if len(result) == 0:
         raise _nothing_kept(owner, root, report, patch_size)
     return result, report, spec
@@ -203,30 +260,157 @@ class PixelStore:
         return state
 
 
-def load_entry(entry: Path, fingerprint: str) -> tuple[ScanResult, ScanReport] | None:
-    """Return the cached index and report if ``entry`` is complete and matches ``fingerprint``."""
+def load_entry(
+    entry: Path, fingerprint: str, patch_size: int, root: str
+) -> tuple[ScanResult, ScanReport, str] | None:
+    """Return the cached index, report and build id if ``entry`` is whole and current.
+
+    None when there is no complete entry, when it is of another format or tree state, or
+    when a check fails (then with a :class:`CacheWarning` naming the first failure).
+    """
+    if not (entry / "meta.json").is_file():
+        return None  # never built, or a build that did not finish
     try:
-        meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT_VERSION or meta.get("fingerprint") != fingerprint:
-            return None
-        with np.load(entry / "index.npz", allow_pickle=False) as index:
-            arrays = {key: index[key] for key in index.files}
-        shape = _npy_shape(entry / "images.npy")
-    except (OSError, ValueError, KeyError):
+        meta = _read_meta(entry / "meta.json", fingerprint)
+        n = meta["n_patches"]
+        changed = [check_file(entry / name, meta["files"].get(name), name) for name in _FILES]
+        arrays = _read_index(entry / "index.npz", n, meta["build_id"])
+        _check_images_header(entry / "images.npy", (n, patch_size, patch_size, 3))
+        report = ScanReport.from_dict(meta["report"])
+        if (report.n_patches, report.root, meta["root"], meta["patch_size"]) != (
+            n, root, root, patch_size,
+        ):  # fmt: skip
+            raise _UntrustedError("meta.json disagrees with itself or the tree")
+    except _StaleError:
         return None
-    n = int(meta["n_patches"])
-    if str(arrays["build_id"]) != meta["build_id"] or shape is None or shape[0] != n:
+    except _DAMAGE as err:
+        warnings.warn(f"Rebuilding the decode cache {entry}: {damage_note(err)}", CacheWarning, 3)
         return None
-    report = ScanReport.from_dict(meta["report"])
+    if any(changed):  # every block checked: remember the files' new stats
+        for name in _FILES:
+            meta["files"][name].update(_stats(os.stat(entry / name)))
+        _write_json(entry, "meta.json", meta)
     result = ScanResult(
-        meta["root"],
-        arrays["relpaths"],
-        arrays["patients"],
-        arrays["x"],
-        arrays["y"],
+        meta["root"], arrays["relpaths"], arrays["patients"], arrays["x"], arrays["y"],
         arrays["labels"],
+    )  # fmt: skip
+    return result, report, meta["build_id"]
+
+
+def damage_note(err: BaseException) -> str:
+    """Say in one short line why an entry is not trusted."""
+    text = str(err) if isinstance(err, _UntrustedError) else repr(err)
+    return (text.splitlines() or [type(err).__name__])[0][:200]
+
+
+_FILES = ("index.npz", "images.npy")
+_META_TYPES: dict[str, type | tuple[type, ...]] = {
+    "format": int, "fingerprint": str, "build_id": str, "root": str, "n_patches": int,
+    "patch_size": int, "report": dict, "files": dict,
+}  # fmt: skip
+
+
+def _read_meta(path: Path, fingerprint: str) -> dict[str, Any]:
+    """Read ``meta.json``: ``_StaleError`` for another format or tree, else check its schema."""
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(meta, dict):
+        raise _UntrustedError("meta.json is not a JSON object")
+    other = meta.get("format") != FORMAT_VERSION or meta.get("fingerprint") != fingerprint
+    if other and isinstance(meta.get("format"), int) and isinstance(meta.get("fingerprint"), str):
+        raise _StaleError
+    for key, kind in _META_TYPES.items():
+        value = meta.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise _UntrustedError(f"meta.json: {key!r} is missing or of the wrong type")
+    if meta["n_patches"] < 0:
+        raise _UntrustedError("meta.json: 'n_patches' is negative")
+    return meta
+
+
+def _read_index(path: Path, n: int, build_id: str) -> dict[str, npt.NDArray[Any]]:
+    """Read ``index.npz`` and check every array's presence, dtype and length, and the build id."""
+    with np.load(path, allow_pickle=False) as index:
+        if sorted(index.files) != sorted(_INDEX_KEYS):
+            raise _UntrustedError(f"index.npz holds {sorted(index.files)}")
+        arrays = {key: index[key] for key in index.files}
+    if str(arrays.pop("build_id")) != build_id:
+        raise _UntrustedError("index.npz is of another build than meta.json")
+    kinds = {"relpaths": "U", "patients": "U", "x": "i", "y": "i", "labels": "i", "padded": "b"}
+    for key, kind in kinds.items():
+        value = arrays[key]
+        if value.dtype.kind != kind or value.shape != (n,):
+            raise _UntrustedError(f"index.npz: {key!r} is {value.dtype} of shape {value.shape}")
+    if not np.isin(arrays["labels"], (0, 1)).all():
+        raise _UntrustedError("index.npz: labels other than 0 and 1")
+    for key in ("x", "y", "labels"):
+        arrays[key] = arrays[key].astype(np.int64, copy=False)
+    return arrays
+
+
+def _check_images_header(path: Path, shape: tuple[int, ...]) -> None:
+    """Check ``images.npy``'s header (uint8, C order, ``shape``) against the file's size."""
+    found, fortran, dtype, offset = _npy_header(path)
+    if found != shape or fortran or dtype != np.uint8:
+        raise _UntrustedError(f"images.npy holds {dtype} of shape {found}, expected uint8 {shape}")
+    size = path.stat().st_size
+    if size != offset + int(np.prod(shape)):
+        raise _UntrustedError(
+            f"images.npy has {size} bytes, expected {offset + int(np.prod(shape))}"
+        )
+
+
+def file_record(path: Path) -> dict[str, Any]:
+    """Return what :func:`check_file` checks ``path`` against: its stats and block digests."""
+    st = os.stat(path)
+    blocks = _digests(path, range(-(-st.st_size // _BLOCK_BYTES)))
+    return {**_stats(st), "blocks": blocks}
+
+
+def check_file(path: Path, record: Any, name: str) -> bool:
+    """Check ``path`` against its :func:`file_record`; return True when its stats changed.
+
+    A file whose stats (size, inode, mtime, ctime) match has :data:`_SAMPLED_BLOCKS` blocks
+    checked (the first, the last and random ones); a changed one has every block checked.
+    Raises ``_UntrustedError`` on a difference.
+    """
+    if not isinstance(record, dict) or not isinstance(record.get("blocks"), list):
+        raise _UntrustedError(f"meta.json has no record of {name}")
+    st = os.stat(path)
+    blocks = record["blocks"]
+    if st.st_size != record.get("size") or len(blocks) != -(-st.st_size // _BLOCK_BYTES):
+        raise _UntrustedError(f"{name} has {st.st_size} bytes, expected {record.get('size')}")
+    changed = _stats(st) != {key: record.get(key) for key in _STAT_KEYS}
+    which: Sequence[int] = range(len(blocks))
+    if not changed and len(blocks) > _SAMPLED_BLOCKS:
+        middle = np.random.default_rng().choice(len(blocks) - 2, _SAMPLED_BLOCKS - 2, False)
+        which = [0, len(blocks) - 1, *(int(i) + 1 for i in middle)]
+    for i, digest in zip(which, _digests(path, which), strict=True):
+        if digest != blocks[i]:
+            raise _UntrustedError(f"{name} differs from its build (block {i} of {len(blocks)})")
+    return changed
+
+
+def _stats(st: os.stat_result) -> dict[str, int]:
+    return dict(
+        zip(_STAT_KEYS, (st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns), strict=True)
     )
-    return result, report
+
+
+def _digests(path: Path, blocks: Sequence[int]) -> list[str]:
+    """Return the BLAKE2b digest (hex) of each of ``blocks`` of ``path``."""
+    out = []
+    with open(path, "rb") as fh:
+        for i in blocks:
+            fh.seek(i * _BLOCK_BYTES)
+            out.append(hashlib.blake2b(fh.read(_BLOCK_BYTES), digest_size=16).hexdigest())
+    return out
+
+
+def _write_json(entry: Path, name: str, value: dict[str, Any]) -> None:
+    """Write ``entry / name`` atomically (temporary file, then ``os.replace``)."""
+    with _temporary(entry, ".json") as tmp:
+        tmp.write_text(json.dumps(value), encoding="utf-8")
+        os.replace(tmp, entry / name)
 
 
 def build_entry(
@@ -245,7 +429,10 @@ def build_entry(
     Patches that fail to decode are skipped (``on_error="skip"``) or raise ``PatchError``.
     """
     entry.mkdir(parents=True, exist_ok=True)
+    (entry / "meta.json").unlink(missing_ok=True)  # incomplete until meta.json is back
     _remove_stale(entry)
+    for derived in entry.glob("normalized-*.npy"):  # stain-normalised copies of old pixels
+        derived.unlink(missing_ok=True)
     start = time.perf_counter()
     paths = [result.abspath(i) for i in range(len(result))]
     shape = (len(paths), patch_size, patch_size, 3)
@@ -269,8 +456,9 @@ def build_entry(
         final = tmp if keep.all() else _compacted(entry, tmp, np.flatnonzero(keep))
         try:
             _write_entry(
-                entry, final, result, padded, report, fingerprint, time.perf_counter() - start
-            )
+                entry, final, result, padded, report, fingerprint,
+                patch_size=patch_size, seconds=time.perf_counter() - start,
+            )  # fmt: skip
         finally:
             final.unlink(missing_ok=True)  # moved into place unless writing failed
     return result, report
@@ -283,8 +471,11 @@ def _write_entry(
     padded: npt.NDArray[np.bool_],
     report: ScanReport,
     fingerprint: str,
+    *,
+    patch_size: int,
     seconds: float,
 ) -> None:
+    """Move the pixels and the index into place, then write ``meta.json`` (the commit)."""
     build_id = uuid.uuid4().hex
     with _temporary(entry, ".npz") as tmp:
         with open(tmp, "wb") as fh:
@@ -306,12 +497,12 @@ def _write_entry(
         "build_id": build_id,
         "root": result.root,
         "n_patches": len(result),
+        "patch_size": patch_size,
         "seconds": round(seconds, 3),
         "report": report.to_dict(),
+        "files": {name: file_record(entry / name) for name in _FILES},
     }
-    with _temporary(entry, ".json") as tmp:
-        tmp.write_text(json.dumps(meta), encoding="utf-8")
-        os.replace(tmp, entry / "meta.json")
+    _write_json(entry, "meta.json", meta)
 
 
 def _compacted(entry: Path, source: Path, keep: npt.NDArray[np.intp]) -> Path:
@@ -364,14 +555,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _npy_shape(path: Path) -> tuple[int, ...] | None:
-    """Read the shape in a ``.npy`` header, without mapping the data."""
+def _npy_header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
+    """Read a ``.npy`` header (shape, Fortran order, dtype, data offset) without the data."""
     with open(path, "rb") as fh:
         version = np.lib.format.read_magic(fh)
         if version == (1, 0):
-            shape, _, _ = np.lib.format.read_array_header_1_0(fh)
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
         elif version == (2, 0):
-            shape, _, _ = np.lib.format.read_array_header_2_0(fh)
-        else:  # pragma: no cover - numpy writes 1.0 (or 2.0 for huge headers)
-            return None
-    return tuple(int(s) for s in shape)
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise _UntrustedError(f"{path.name} is .npy version {version}")
+        return tuple(int(s) for s in shape), bool(fortran), dtype, fh.tell()

@@ -7,9 +7,11 @@ pixels a single store, so that selections, mosaics and Keras batches read one ar
 
 - parts backed by decode caches get a *combined entry*, a folder ``<names>-<hash>`` next to
   their entries (or in ``cache_dir``) holding ``images.npy`` (the parts' patches end to end,
-  memory-mapped) and ``meta.json`` (the parts' entries, rows and fingerprints; written last). It
-  is named after the parts' entries and rows, reused while their fingerprints match, and copied
-  again from the parts' caches (never decoded again) when a part changed;
+  memory-mapped) and ``meta.json`` (the parts' entries, rows, fingerprints and build ids, and a
+  record of ``images.npy`` checked as a tree's entry checks its files; removed first, written
+  last). It is named after the parts' entries and rows, reused while their fingerprints match
+  and ``images.npy`` passes its check, and copied again from the parts' caches (never decoded
+  again) when a part changed or was rebuilt, or the copy is damaged (with a ``CacheWarning``);
 - parts with in-memory pixels are concatenated in memory; parts without pixels give none.
 """
 
@@ -19,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +32,19 @@ import numpy as np
 from idckit._errors import invalid_argument
 from idckit.data._cache import (
     _COPY_BLOCK,
+    _DAMAGE,
     FORMAT_VERSION,
     CacheSpec,
+    CacheWarning,
     PixelStore,
-    _npy_shape,
+    _check_images_header,
     _remove_stale,
+    _stats,
     _temporary,
+    _write_json,
+    check_file,
+    damage_note,
+    file_record,
 )
 from idckit.data._index import PatchIndex
 from idckit.data._report import ScanReport
@@ -152,14 +162,15 @@ def _patch_size(shapes: Set[tuple[int, ...]], owner: str, argument: str) -> int:
 
 # ---------------------------------------------------------------------- the combined entry
 def _part_key(part: PatchPixels) -> list[str]:
-    """Return the entry, selected rows (a hash) and fingerprint of a cache-backed part."""
+    """Return the entry, selected rows (a hash), fingerprint and build of a cache-backed part."""
     spec = part.cache
     assert spec is not None  # concat_datasets checked
     rows = "all"
     if part.rows is not None:
         data = np.ascontiguousarray(part.rows, dtype=np.int64).tobytes()
         rows = hashlib.blake2b(data, digest_size=8).hexdigest()
-    return [str(spec.entry), rows, spec.fingerprint]
+    build = spec.build_id if isinstance(spec, CacheSpec) else ""
+    return [str(spec.entry), rows, spec.fingerprint, build]
 
 
 def _digest(value: object) -> str:
@@ -199,14 +210,24 @@ def _size(spec: CacheSpec) -> tuple[int, int, int]:
 
 
 def _matches(entry: Path, fingerprint: str, shape: tuple[int, ...]) -> bool:
-    """Whether ``entry`` is complete and was copied from parts with this fingerprint."""
+    """Whether ``entry`` is complete, whole and was copied from parts with this fingerprint."""
+    if not (entry / "meta.json").is_file():
+        return False
     try:
         meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
-        found = _npy_shape(entry / "images.npy")
-    except (OSError, ValueError):
+        if meta.get("format") != FORMAT_VERSION or meta.get("fingerprint") != fingerprint:
+            return False
+        changed = check_file(entry / "images.npy", meta["files"]["images.npy"], "images.npy")
+        _check_images_header(entry / "images.npy", shape)
+    except _DAMAGE as err:
+        warnings.warn(
+            f"Copying the combined cache {entry} again: {damage_note(err)}", CacheWarning, 3
+        )
         return False
-    same = meta.get("format") == FORMAT_VERSION and meta.get("fingerprint") == fingerprint
-    return bool(same) and found == shape
+    if changed:  # every block checked: remember the file's new stats
+        meta["files"]["images.npy"].update(_stats(os.stat(entry / "images.npy")))
+        _write_json(entry, "meta.json", meta)
+    return True
 
 
 def write_combined(spec: CombinedSpec, *, force: bool = False) -> None:
@@ -235,7 +256,6 @@ def write_combined(spec: CombinedSpec, *, force: bool = False) -> None:
         "fingerprint": spec.fingerprint,
         "n_patches": spec.shape[0],
         "parts": [_part_key(p) for p in spec.parts],
+        "files": {"images.npy": file_record(entry / "images.npy")},
     }
-    with _temporary(entry, ".json") as tmp:
-        tmp.write_text(json.dumps(meta), encoding="utf-8")
-        os.replace(tmp, entry / "meta.json")
+    _write_json(entry, "meta.json", meta)

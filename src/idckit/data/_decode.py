@@ -2,7 +2,11 @@
 
 Grayscale, gray+alpha, RGBA and 16-bit images are converted (alpha is composited over white,
 16-bit values are scaled to 8 bits). Images smaller than the patch size (edge patches at a
-slide's border) are padded at the bottom and right, or resized; larger ones are refused.
+slide's border) are padded at the bottom and right, or resized; larger ones are refused. A
+PNG's size is read from its header (the IHDR chunk) and its chunk lengths are checked against
+the file's before it is decoded, so a huge PNG (a decompression bomb) or a chunk claiming
+gigabytes is refused without decoding it, and a file named ``.png`` must be a PNG
+(a JPEG behind a ``.png`` name is refused by every path: headers, verification and cache).
 
 The parallel pass gives each worker thread a chunk of consecutive rows of the memory-mapped
 ``.npy`` cache: the worker reads, decodes and writes the pixels straight into the map and
@@ -95,8 +99,61 @@ def fit_patch(image: Image, patch_size: int, pad_mode: PadMode) -> Image:
     return np.pad(image, pad, mode="constant", constant_values=_WHITE)
 
 
-def decode_bytes(data: bytes, patch_size: int, pad_mode: PadMode) -> tuple[Image | None, int, str]:
+def png_size(head: bytes) -> tuple[int, int] | None:
+    r"""Return a PNG's ``(width, height)`` from its first 24 bytes; None if it is no PNG.
+
+    Examples
+    --------
+    >>> png_size(b"\x89PNG\r\n\x1a\n" + bytes(4) + b"IHDR" + (8000).to_bytes(4, "big") * 2)
+    (8000, 8000)
+    >>> png_size(b"\xff\xd8\xff\xe0 a JPEG") is None
+    True
+    """
+    if len(head) < 24 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+        return None
+    w, h = struct.unpack(">II", head[16:24])
+    return int(w), int(h)
+
+
+def png_chunk_problem(data: bytes) -> str:
+    """Return why a PNG's chunks cannot be read ("" if every declared length fits the file).
+
+    Checked before decoding: OpenCV reserves a chunk's declared length before reading it, so
+    a 7 KB file declaring a 2.8 GB chunk would otherwise cost 2.8 GB of memory.
+
+    Examples
+    --------
+    >>> ok, png = cv2.imencode(".png", np.zeros((5, 5, 3), dtype=np.uint8))
+    >>> png_chunk_problem(png.tobytes()), png_chunk_problem(png.tobytes()[:60])
+    ('', "chunk b'IDAT' runs past the end of the file")
+    """
+    at, end = 8, len(data)
+    while at + 8 <= end:
+        (length,) = struct.unpack_from(">I", data, at)
+        kind = data[at + 4 : at + 8]
+        if at + 12 + length > end:
+            return f"chunk {kind!r} runs past the end of the file"
+        if kind == b"IEND":
+            break
+        at += 12 + length
+    return ""
+
+
+def _size_status(w: int, h: int, patch_size: int) -> tuple[int, str]:
+    if w > patch_size or h > patch_size:
+        return OVERSIZE, f"{w}x{h} pixels, patch size {patch_size}"
+    if w == 0 or h == 0:
+        return UNDECODABLE, f"{w}x{h} pixels"
+    return (PADDED if w < patch_size or h < patch_size else OK), ""
+
+
+def decode_bytes(
+    data: bytes, patch_size: int, pad_mode: PadMode, *, png: bool = False
+) -> tuple[Image | None, int, str]:
     """Decode one file's bytes to an RGB ``(patch_size, patch_size, 3)`` patch.
+
+    Bytes that start like a PNG have their size checked in the header before decoding;
+    with ``png`` (the file is named ``.png``) anything else is refused as ``UNDECODABLE``.
 
     Returns
     -------
@@ -113,6 +170,16 @@ def decode_bytes(data: bytes, patch_size: int, pad_mode: PadMode) -> tuple[Image
     """
     if not data:
         return None, UNDECODABLE, "empty file"
+    size = png_size(data)
+    if size is None and (png or data[:8] == _PNG_SIGNATURE):
+        return None, UNDECODABLE, "no PNG header"
+    if size is not None:
+        status, detail = _size_status(*size, patch_size)
+        if status > PADDED:
+            return None, status, detail
+        problem = png_chunk_problem(data)
+        if problem:
+            return None, UNDECODABLE, problem
     buffer = np.frombuffer(data, np.uint8)
     plain_rgb = data[12:16] == b"IHDR" and data[24:26] == b"\x08\x02" and _IMREAD_RGB is not None
     flag = _IMREAD_RGB if plain_rgb and _IMREAD_RGB is not None else cv2.IMREAD_UNCHANGED
@@ -150,12 +217,10 @@ def header_status(path: str, patch_size: int) -> tuple[int, str]:
         return UNREADABLE, err.strerror or type(err).__name__
     if not path.lower().endswith(".png"):
         return decode_bytes(head, patch_size, "constant")[1:]
-    if len(head) < 24 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+    size = png_size(head)
+    if size is None:
         return UNDECODABLE, "no PNG header"
-    w, h = struct.unpack(">II", head[16:24])
-    if w > patch_size or h > patch_size:
-        return OVERSIZE, f"{w}x{h} pixels, patch size {patch_size}"
-    return (PADDED if w < patch_size or h < patch_size else OK), ""
+    return _size_status(*size, patch_size)
 
 
 def read_file(path: str) -> bytes:
@@ -193,7 +258,8 @@ def decode_chunk(
         except OSError as err:
             statuses[j], details[j] = UNREADABLE, err.strerror or type(err).__name__
             continue
-        image, statuses[j], details[j] = decode_bytes(data, patch_size, pad_mode)
+        png = path.lower().endswith(".png")
+        image, statuses[j], details[j] = decode_bytes(data, patch_size, pad_mode, png=png)
         if out is not None and image is not None:
             out[start + j] = image
     return statuses, details

@@ -15,9 +15,14 @@ from typing import NamedTuple
 from idckit._errors import invalid_argument
 
 DEFAULT_PATTERN: re.Pattern[str] = re.compile(
-    r"(?P<patient>\d+)_idx5_x(?P<x>\d+)_y(?P<y>\d+)_class(?P<label>[01])\.png"
+    r"(?P<patient>[0-9]+)_idx5_x(?P<x>[0-9]+)_y(?P<y>[0-9]+)_class(?P<label>[01])\.png"
 )
-"""File names of the Kaggle IDC patches: ``<patient>_idx5_x<X>_y<Y>_class<C>.png``."""
+"""File names of the Kaggle IDC patches: ``<patient>_idx5_x<X>_y<Y>_class<C>.png``.
+
+Digits are ASCII ``0-9`` only (``\\d`` would take Arabic-Indic and other Unicode digits)."""
+
+#: The largest coordinate a name may give (the index stores coordinates as ``int64``).
+MAX_COORDINATE = 2**63 - 1
 
 #: Extensions of files that are images; every other file in the tree is ignored.
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})
@@ -84,8 +89,9 @@ class PatchRecord:
         Raises
         ------
         ValueError
-            When the name does not match the pattern, or its label disagrees with its class
-            folder.
+            When the name does not match the pattern (digits other than ASCII ``0-9``, a
+            coordinate above :data:`MAX_COORDINATE`), its label disagrees with its class
+            folder, or its patient with its numeric patient folder.
 
         Examples
         --------
@@ -96,12 +102,17 @@ class PatchRecord:
         compiled = compile_pattern(pattern)
         parsed = parse_name(os.path.basename(text), compiled)
         label = None if parsed is None else resolve_label(parsed.label, _folder_of(text))[1]
+        folder = os.path.dirname(text)
+        if parsed is not None and patient_folder_problem(
+            parsed.patient, os.path.basename(folder), _folder_of(folder)
+        ):
+            label = None
         if parsed is None or label is None:
             raise invalid_argument(
                 "path",
                 "PatchRecord.from_path",
                 f"a file named like {_EXPECTED} (pattern {compiled.pattern!r}) whose label "
-                "agrees with its class folder",
+                "agrees with its class folder and whose patient agrees with its patient folder",
                 text,
             )
         return cls(text, parsed.patient, parsed.x, parsed.y, label)
@@ -162,7 +173,9 @@ def parse_name(name: str, pattern: re.Pattern[str] = DEFAULT_PATTERN) -> ParsedN
     Returns
     -------
     ParsedName or None
-        The patient, x, y and label (None when the pattern has no ``label`` group).
+        The patient, x, y and label (None when the pattern has no ``label`` group); None
+        also for digits other than ASCII ``0-9`` and coordinates above
+        :data:`MAX_COORDINATE` (see :func:`parse_or_reason`).
 
     Examples
     --------
@@ -171,20 +184,42 @@ def parse_name(name: str, pattern: re.Pattern[str] = DEFAULT_PATTERN) -> ParsedN
     >>> parse_name("notes.png") is None
     True
     """
+    parsed = parse_or_reason(name, pattern)
+    return parsed if isinstance(parsed, ParsedName) else None
+
+
+def parse_or_reason(name: str, pattern: re.Pattern[str] = DEFAULT_PATTERN) -> ParsedName | str:
+    r"""Parse one file name, or say why it cannot be used (a key of ``SKIP_REASONS``).
+
+    ``x``, ``y`` and ``label`` must be ASCII digits (``int`` would also take ``"\u0661"``,
+    ``"1_0"`` or ``" 7"``); a coordinate above :data:`MAX_COORDINATE` is ``"bad_coordinate"``,
+    any other failure ``"bad_name"``. The patient id is what the pattern's ``patient`` group
+    takes (ASCII digits for :data:`DEFAULT_PATTERN`).
+
+    Examples
+    --------
+    >>> parse_or_reason("8863_idx5_x51_y1251_class0.png").x
+    51
+    >>> parse_or_reason("8863_idx5_x" + "9" * 20 + "_y1_class0.png")
+    'bad_coordinate'
+    >>> parse_or_reason("8863_idx5_x\u0661_y1_class0.png")
+    'bad_name'
+    """
     match = pattern.fullmatch(name)
     if match is None:
-        return None
+        return "bad_name"
     groups = match.groupdict()
-    try:
-        x, y = int(groups["x"]), int(groups["y"])
-        raw_label = groups.get("label")
-        label = None if raw_label is None else int(raw_label)
-    except (TypeError, ValueError):
-        return None
+    raw_label = groups.get("label")
+    numbers = [groups["x"], groups["y"]] + ([] if raw_label is None else [raw_label])
+    if not all(isinstance(t, str) and t.isascii() and t.isdigit() for t in numbers):
+        return "bad_name"
+    x, y = int(groups["x"]), int(groups["y"])
+    if x > MAX_COORDINATE or y > MAX_COORDINATE:
+        return "bad_coordinate"
     patient = groups["patient"]
     if not patient:
-        return None
-    return ParsedName(patient, x, y, label)
+        return "bad_name"
+    return ParsedName(patient, x, y, None if raw_label is None else int(raw_label))
 
 
 def resolve_label(name_label: int | None, folder: str) -> tuple[str | None, int | None]:
@@ -205,6 +240,28 @@ def resolve_label(name_label: int | None, folder: str) -> tuple[str | None, int 
     if folder_label is not None and folder_label != name_label:
         return "label_mismatch", None
     return None, name_label
+
+
+def patient_folder_problem(patient: str, class_folder: str, patient_folder: str) -> str | None:
+    """Return ``"patient_mismatch"`` when a file's patient folder names another patient.
+
+    Checked in the Kaggle layout only: a numeric folder above a ``0``/``1`` class folder is
+    the patient's (``<patient>/<0|1>/<name>``), and a numeric patient id in the name must
+    equal it. Other layouts (``train/0/``, ``case7/1/``) are not checked.
+
+    Examples
+    --------
+    >>> patient_folder_problem("10253", "1", "10253") is None
+    True
+    >>> patient_folder_problem("10254", "1", "10253")
+    'patient_mismatch'
+    >>> patient_folder_problem("10254", "1", "train") is None
+    True
+    """
+    numeric = patient_folder.isascii() and patient_folder.isdigit()
+    if class_folder in ("0", "1") and numeric and patient.isascii() and patient.isdigit():
+        return None if patient == patient_folder else "patient_mismatch"
+    return None
 
 
 def _folder_of(path: str) -> str:

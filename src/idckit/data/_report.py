@@ -12,10 +12,14 @@ from typing import Any, Literal
 #: Reasons a file is skipped, with what each means (the keys of ``ScanReport.skipped``).
 SKIP_REASONS: dict[str, str] = {
     "bad_name": "an image whose name does not match the file-name pattern",
+    "bad_coordinate": "a coordinate in the name is too large (above 2**63 - 1)",
+    "broken_link": "a symbolic link with a patch name whose target is missing",
     "label_mismatch": "the label in the name disagrees with the class folder",
     "no_label": "neither the name nor a 0/1 class folder gives a label",
+    "patient_mismatch": "the patient in the name disagrees with the patient folder",
     "oversize": "larger than the patch size",
-    "undecodable": "not a readable image (corrupt, truncated or not an image)",
+    "undecodable": "not a readable image (corrupt, truncated, empty, not an image, or not a "
+    "PNG behind a .png name)",
     "unreadable": "the file could not be read (permissions, I/O error)",
 }
 
@@ -221,7 +225,7 @@ class ScanReport:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScanReport:
-        """Rebuild a report from :meth:`to_dict`'s output.
+        """Rebuild a report from :meth:`to_dict`'s output (``TypeError`` if it is none).
 
         Examples
         --------
@@ -234,7 +238,14 @@ class ScanReport:
         values["skipped"] = {str(k): int(v) for k, v in data.get("skipped", {}).items()}
         values["skipped_files"] = tuple((str(p), str(r)) for p, r in data.get("skipped_files", ()))
         values["duplicate_files"] = tuple(str(p) for p in data.get("duplicate_files", ()))
-        return cls(**values)
+        report = cls(**values)
+        counts = [report.n_files, report.n_patches, report.n_patients, report.padded]
+        counts += [report.duplicates, report.ignored, report.symlink_loops]
+        if not all(type(v) is int and v >= 0 for v in counts) or not isinstance(report.root, str):
+            raise TypeError(f"not a ScanReport's dictionary: {dict(data)!r:.200}")
+        if not isinstance(report.verified, bool):
+            raise TypeError(f"not a ScanReport's dictionary: {dict(data)!r:.200}")
+        return report
 
     def summary(self) -> str:
         """Return a short human-readable summary, one fact per line.

@@ -2,9 +2,10 @@
 
 The walk ignores hidden files, AppleDouble ``._*`` files, ``__MACOSX/`` folders and non-image
 files, and never follows a symbolic link into a folder it has already visited (so symlink loops
-end). The index drops files whose names do not parse or whose label disagrees with the class
-folder, and keeps one copy of each (patient, x, y, label): the Kaggle archive carries the whole
-tree twice (``IDC_regular_ps50_idx5/`` inside it).
+end); a link with an image name whose target is missing is a skipped file (``broken_link``).
+The index drops files whose names do not parse, whose label disagrees with the class folder or
+whose patient disagrees with the patient folder, and keeps one copy of each (patient, x, y,
+label): the Kaggle archive carries the whole tree twice (``IDC_regular_ps50_idx5/`` inside it).
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from tqdm.auto import tqdm
 
 from idckit._errors import invalid_argument
 from idckit.data._decode import PADDED, REASONS, decode_files, header_status
-from idckit.data._records import _EXPECTED, IMAGE_EXTENSIONS, parse_name, resolve_label
+from idckit.data._records import (
+    _EXPECTED,
+    IMAGE_EXTENSIONS,
+    ParsedName,
+    parse_or_reason,
+    patient_folder_problem,
+    resolve_label,
+)
 from idckit.data._report import MAX_LISTED, PatchError, ScanReport
 
 OnError = Literal["skip", "raise"]
@@ -34,23 +42,38 @@ _SUFFIXES = tuple(sorted(IMAGE_EXTENSIONS))
 
 @dataclass
 class TreeListing:
-    """The image files under ``root`` (root-relative, in sorted walk order) and their stats."""
+    """The image files under ``root`` (root-relative, in sorted walk order) and their stats.
+
+    ``stats`` holds one row per file: size, modification time, status-change time (ns) and
+    inode. The status-change time cannot be set back by a user, so a file rewritten with its
+    size and modification time restored still changes the fingerprint.
+    """
 
     root: str
     relpaths: list[str]
-    sizes: npt.NDArray[np.int64]
-    mtimes: npt.NDArray[np.int64]
+    stats: npt.NDArray[np.int64]
     ignored: int = 0
     symlink_loops: int = 0
     unreadable_dirs: list[str] = field(default_factory=list)
+    broken_links: list[str] = field(default_factory=list)
+
+    @property
+    def sizes(self) -> npt.NDArray[np.int64]:
+        """Each file's size in bytes."""
+        return self.stats[:, 0]
+
+    @property
+    def mtimes(self) -> npt.NDArray[np.int64]:
+        """Each file's modification time in nanoseconds."""
+        return self.stats[:, 1]
 
     def fingerprint(self) -> str:
-        """Hash every image file's path, size and modification time."""
+        """Hash every image file's path and stats, the broken links and unreadable folders."""
         digest = hashlib.blake2b(digest_size=16)
-        digest.update(str(len(self.relpaths)).encode())
-        digest.update("\n".join(self.relpaths).encode("utf-8", "surrogateescape"))
-        digest.update(self.sizes.tobytes())
-        digest.update(self.mtimes.tobytes())
+        for names in (self.relpaths, self.broken_links, self.unreadable_dirs):
+            digest.update(f"{len(names)}\n".encode())
+            digest.update("\n".join(names).encode("utf-8", "surrogateescape"))
+        digest.update(np.ascontiguousarray(self.stats, dtype=np.int64).tobytes())
         return digest.hexdigest()
 
 
@@ -71,8 +94,8 @@ def check_root(root: str | os.PathLike[str], owner: str) -> str:
 def walk_tree(root: str, *, progress: bool = False) -> TreeListing:
     """List the image files under ``root`` (see the module docstring for what is skipped)."""
     relpaths: list[str] = []
-    sizes: list[int] = []
-    mtimes: list[int] = []
+    stats: list[tuple[int, int, int, int]] = []
+    broken: list[str] = []
     counts = {"ignored": 0, "loops": 0}
     unreadable: list[str] = []
     root_stat = os.stat(root)
@@ -88,17 +111,18 @@ def walk_tree(root: str, *, progress: bool = False) -> TreeListing:
                 unreadable.append(rel or ".")
                 continue
             before = len(relpaths)
-            subdirs = _list_folder(entries, rel, visited, counts, relpaths, sizes, mtimes)
+            found = (relpaths, stats, broken)
+            subdirs = _list_folder(entries, rel, visited, counts, found)
             stack.extend(reversed(subdirs))
             bar.update(len(relpaths) - before)
     return TreeListing(
         root,
         relpaths,
-        np.asarray(sizes, dtype=np.int64),
-        np.asarray(mtimes, dtype=np.int64),
+        np.asarray(stats, dtype=np.int64).reshape(-1, 4),
         counts["ignored"],
         counts["loops"],
         unreadable,
+        broken,
     )
 
 
@@ -107,11 +131,10 @@ def _list_folder(
     rel: str,
     visited: set[tuple[int, int]],
     counts: dict[str, int],
-    relpaths: list[str],
-    sizes: list[int],
-    mtimes: list[int],
+    found: tuple[list[str], list[tuple[int, int, int, int]], list[str]],
 ) -> list[tuple[str, str]]:
-    """Append one folder's image files; return its subfolders to visit."""
+    """Append one folder's image files (and broken links); return its subfolders to visit."""
+    relpaths, stats, broken = found
     prefix = rel + os.sep if rel else ""
     subdirs: list[tuple[str, str]] = []
     for entry in entries:
@@ -122,8 +145,7 @@ def _list_folder(
             elif _is_image_name(name) and entry.is_file():
                 st = entry.stat()
                 relpaths.append(prefix + name)
-                sizes.append(st.st_size)
-                mtimes.append(st.st_mtime_ns)
+                stats.append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
                 continue
             elif entry.is_dir():
                 st = entry.stat()
@@ -132,6 +154,9 @@ def _list_folder(
                 else:
                     visited.add((st.st_dev, st.st_ino))
                     subdirs.append((entry.path, prefix + name))
+                continue
+            elif _is_image_name(name) and entry.is_symlink():  # its target is missing
+                broken.append(prefix + name)
                 continue
         except OSError:  # a broken link, or a file removed meanwhile
             pass
@@ -229,23 +254,19 @@ def parse_listing(listing: TreeListing, pattern: re.Pattern[str], on_error: OnEr
     fields: list[tuple[str, int, int, int]] = []
     no_str, no_int = np.zeros(0, dtype="<U1"), np.zeros(0, dtype=np.int64)
     result = ScanResult(listing.root, no_str, no_str, no_int, no_int, no_int)
-    result.n_files = len(listing.relpaths)
+    result.n_files = len(listing.relpaths) + len(listing.broken_links)
     result.ignored, result.symlink_loops = listing.ignored, listing.symlink_loops
     for rel in listing.unreadable_dirs:
         _problem(result, os.path.join(listing.root, rel), "unreadable", on_error)
     for i, rel in enumerate(listing.relpaths):
-        folder_path, _, name = rel.rpartition(os.sep)
-        parsed = parse_name(name, pattern)
-        reason, label = (
-            ("bad_name", None)
-            if parsed is None
-            else resolve_label(parsed.label, folder_path.rpartition(os.sep)[2])
-        )
-        if parsed is None or label is None:
-            _problem(result, os.path.join(listing.root, rel), reason or "bad_name", on_error)
+        parsed = _parse(rel, pattern)
+        if not isinstance(parsed, ParsedName):
+            _problem(result, os.path.join(listing.root, rel), parsed, on_error)
             continue
         keep.append(i)
-        fields.append((parsed.patient, parsed.x, parsed.y, label))
+        fields.append((parsed.patient, parsed.x, parsed.y, int(parsed.label or 0)))
+    for rel in listing.broken_links:
+        _problem(result, os.path.join(listing.root, rel), "broken_link", on_error)
     if fields:
         patients, xs, ys, labels = zip(*fields, strict=True)
         result.relpaths = np.asarray([listing.relpaths[i] for i in keep], dtype=str)
@@ -254,6 +275,19 @@ def parse_listing(listing: TreeListing, pattern: re.Pattern[str], on_error: OnEr
         result.y = np.asarray(ys, dtype=np.int64)
         result.labels = np.asarray(labels, dtype=np.int64)
     return _drop_duplicates(result)
+
+
+def _parse(rel: str, pattern: re.Pattern[str]) -> ParsedName | str:
+    """Parse a root-relative path: its name, class folder and patient folder (or a reason)."""
+    parts = rel.split(os.sep)
+    parsed = parse_or_reason(parts[-1], pattern)
+    if isinstance(parsed, str):
+        return parsed
+    folders = ["", "", *parts[:-1]]
+    reason, label = resolve_label(parsed.label, folders[-1])
+    if reason is None and len(parts) >= 3:
+        reason = patient_folder_problem(parsed.patient, folders[-1], folders[-2])
+    return parsed._replace(label=label) if reason is None else reason
 
 
 def _problem(result: ScanResult, path: str, reason: str, on_error: OnError) -> None:

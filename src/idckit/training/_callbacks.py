@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import keras
+import numpy as np
 
-from idckit.training._atomic import atomic_save, atomic_write_csv, atomic_write_json, read_json
+from idckit.training._atomic import atomic_save, atomic_write_csv, atomic_write_json
+from idckit.training._run_files import REMEDY, Fields, confined
 
 MONITOR = "val_f1"
 _SHOWN = ("loss", "f1", "precision", "recall", "accuracy")  # the order of columns and lines
@@ -36,22 +38,110 @@ class FoldState:
     seconds: float = 0.0
     stopped: bool = False
     history: dict[str, list[float]] = field(default_factory=dict)
+    #: The model's random-generator states (dropout, random layers) after the epoch; states
+    #: written before idckit stored them are absent (empty): such a fold resumes with fresh ones.
+    seed_states: list[list[int]] = field(default_factory=list)
 
     @classmethod
     def load(cls, fold_dir: Path) -> FoldState:
-        """Read the committed state of a fold (a fresh state when there is none)."""
+        """Read the committed state of a fold (a fresh state when there is none).
+
+        Every value is checked, and the files it names must be this fold's own checkpoint
+        files (plain names in ``fold_dir``, never a path out of it) and exist.
+        """
         path = fold_dir / "state.json"
         if not path.is_file():
             return cls()
-        data = read_json(path)
-        data["best_value"] = -math.inf if data["best_value"] is None else data["best_value"]
-        return cls(**data)
+        fields = Fields.of_file(path)
+        epoch = fields.integer("epoch")
+        best = fields.get("best_value")
+        state = cls(
+            epoch=epoch,
+            checkpoint=_named_file(fields, "checkpoint", CHECKPOINT_NAME, fold_dir),
+            best_epoch=fields.integer("best_epoch"),
+            best_value=-math.inf if best is None else fields.number("best_value"),
+            best_weights=_named_file(fields, "best_weights", BEST_WEIGHTS_NAME, fold_dir),
+            seconds=fields.number("seconds", 0.0),
+            stopped=fields.boolean("stopped"),
+            history=_history(fields),
+            seed_states=_seed_states(fields) if "seed_states" in fields.data else [],
+        )
+        if state.checkpoint not in (None, f"checkpoint-e{epoch}.keras"):
+            raise fields.error("checkpoint", f"'checkpoint-e{epoch}.keras' (the epoch's)",
+                               state.checkpoint)  # fmt: skip
+        if state.best_epoch > epoch:
+            raise fields.error("best_epoch", f"at most epoch ({epoch})", state.best_epoch)
+        return state
 
     def save(self, fold_dir: Path) -> None:
         """Commit the state (atomically)."""
         data = asdict(self)
         data["best_value"] = None if math.isinf(self.best_value) else self.best_value
         atomic_write_json(fold_dir / "state.json", data)
+
+
+CHECKPOINT_NAME = r"checkpoint-e[0-9]{1,9}\.keras"
+BEST_WEIGHTS_NAME = r"best-e[0-9]{1,9}\.weights\.h5"
+
+
+def _named_file(fields: Fields, key: str, pattern: str, fold_dir: Path) -> str | None:
+    """Return the checkpoint file that ``state.json`` names: None, or a plain name that exists."""
+    if fields.get(key) is None:
+        return None
+    name = fields.file_name(key, pattern)
+    if not confined(fold_dir, name, fields.where).is_file():
+        raise fields.error(key, f"a file in {str(fold_dir)!r}; it is missing", name)
+    return name
+
+
+def _history(fields: Fields) -> dict[str, list[float]]:
+    history = fields.nested("history")
+    return {str(key): _numbers(history, key) for key in history.data}
+
+
+def _numbers(fields: Fields, key: str) -> list[float]:
+    values = fields.get(key)
+    if not isinstance(values, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    ):
+        raise fields.error(key, "a list of numbers (one per epoch)", values)
+    return [float(v) for v in values]
+
+
+def _seed_states(fields: Fields) -> list[list[int]]:
+    states = fields.get("seed_states")
+    valid = isinstance(states, list) and all(
+        isinstance(s, list) and len(s) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**64 for v in s)
+        for s in states
+    )  # fmt: skip
+    if not valid:
+        raise fields.error("seed_states", "a list of [seed, counter] pairs of integers", states)
+    return [list(s) for s in states]
+
+
+def seed_variables(model: Any) -> list[Any]:
+    """Return the state variables of the model's random generators (dropout, random layers).
+
+    Keras keeps them out of ``model.weights``, so checkpoints do not store them: a fold's
+    ``state.json`` does (:attr:`FoldState.seed_states`).
+    """
+    weights = {id(w) for w in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
+def restore_seed_states(model: Any, states: list[list[int]]) -> None:
+    """Put the random-generator states of ``state.json`` back into a resumed model."""
+    variables = seed_variables(model)
+    if not states:
+        return  # a state.json from before idckit stored them
+    if len(states) != len(variables):
+        raise ValueError(
+            f"The checkpoint's model has {len(variables)} random generators, its state.json "
+            f"{len(states)}: the fold's files do not belong together. {REMEDY}"
+        )
+    for variable, state in zip(variables, states, strict=True):
+        variable.assign(np.asarray(state, dtype=variable.dtype))
 
 
 def write_history_csv(path: Path, history: dict[str, list[float]]) -> None:
@@ -117,6 +207,10 @@ class FoldCheckpoint(keras.callbacks.Callback):  # type: ignore[misc]  # keras i
         state.checkpoint = f"checkpoint-e{done}.keras"
         atomic_save(self.fold_dir / state.checkpoint, self.model.save)
         state.epoch = done
+        state.seed_states = [
+            [int(v) for v in np.asarray(keras.ops.convert_to_numpy(variable)).ravel()]
+            for variable in seed_variables(self.model)
+        ]
         state.seconds += time.perf_counter() - self._epoch_start
         if self.patience is not None and done - state.best_epoch >= self.patience:
             state.stopped = True

@@ -16,6 +16,7 @@ from idckit.training._callbacks import (
     ProgressLogger,
     RunClock,
     remove_stale_files,
+    restore_seed_states,
     write_history_csv,
 )
 from idckit.training._config import TrainingConfig
@@ -33,6 +34,7 @@ from idckit.training._metrics import (
     with_cosine_decay,
 )
 from idckit.training._results import FOLD_METRICS, FoldResult
+from idckit.training._run_files import load_keras_file, load_weights_file
 
 CallbackSpec = Sequence[Any] | Callable[[int], Sequence[Any]] | None
 
@@ -103,13 +105,11 @@ def check_input_matches(model: Any, image_shape: tuple[int, ...], context: int) 
 
 
 def _load_checkpoint(path: Path) -> Any:
-    import keras
-
     import idckit.models  # noqa: F401 - registers idckit's layers for deserialisation
     from idckit.metrics import StreamingF1
 
     # The checkpoint's compile config names StreamingF1 and the fold metrics (_metrics).
-    return keras.saving.load_model(path, custom_objects={"StreamingF1": StreamingF1})
+    return load_keras_file(path, custom_objects={"StreamingF1": StreamingF1})
 
 
 def _user_callbacks(setup: FoldSetup, fold: int) -> list[Any]:
@@ -130,6 +130,9 @@ def _fit(setup: FoldSetup, model: Any, state: FoldState, fold_dir: Path, **feeds
         validation_data=feeds["val"],
         epochs=setup.config.epochs,
         initial_epoch=state.epoch,
+        # The feed shuffles (from seed, fold and epoch); Keras's own shuffle of the batches
+        # would draw from Python's global generator, which a resumed process does not share.
+        shuffle=False,
         class_weight=class_weight,
         callbacks=[*callbacks, *_user_callbacks(setup, fold)],
         verbose=2 if setup.verbose >= 2 else 0,
@@ -151,17 +154,22 @@ def train_fold(
     fold_dir.mkdir(parents=True, exist_ok=True)
     state = FoldState.load(fold_dir)
     keras.utils.set_random_seed(config.seed + fold)
-    feed_seed = config.seed * 1000 + fold * 100 + state.epoch
+    # Resume equals uninterrupted: the feed draws epoch e's order and augmentation from
+    # (seed, fold, e) whether or not the process restarted, and the model's random generators
+    # (dropout, random layers) continue from the states the last epoch left in state.json.
     train_feed = train.to_keras(
-        config.batch_size, shuffle=True, augment=config.augment, seed=feed_seed,
-        context=config.context,
+        config.batch_size, shuffle=True, augment=config.augment,
+        seed=config.seed * 1000 + fold * 100, context=config.context,
     )  # fmt: skip
+    for _ in range(state.epoch):
+        train_feed.on_epoch_end()  # to the epoch the fold resumes at
     val_feed = val.to_keras(
         config.batch_size, shuffle=False, augment=False, context=config.context
     )
     with strategy_scope(setup.strategy):
         if state.checkpoint is not None:
             model = _load_checkpoint(fold_dir / state.checkpoint)
+            restore_seed_states(model, state.seed_states)
         else:
             model = _new_model(setup, len(train_feed))
     image_shape = val.load_images([0], context=config.context).shape[1:]  # one patch's
@@ -185,7 +193,7 @@ def finish_fold(
     The validation predictions (and so the out-of-fold predictions and the fold metrics) are
     post-processed as at test time: test-time augmentation and spatial smoothing when set.
     """
-    model.load_weights(fold_dir / str(state.best_weights))
+    load_weights_file(model, fold_dir / str(state.best_weights))
     atomic_save(fold_dir / "model.keras", model.save)
     prob = predict_probability(
         [model], val, config.batch_size, tta=config.tta, context=config.context

@@ -13,11 +13,11 @@ import numpy as np
 
 from idckit._data_parallel import check_batch_size
 from idckit._errors import check_choice, invalid_argument
-from idckit.training._atomic import read_json
 from idckit.training._callbacks import RunClock
 from idckit.training._config import TrainingConfig, dataset_fingerprint, describe_callable
 from idckit.training._distribute import check_strategy
 from idckit.training._fold import CallbackSpec, FoldSetup, forget_checkpoints, train_fold
+from idckit.training._lock import RunLock
 from idckit.training._outputs import finish_run, load_result, warn_if_fold_learned_nothing
 from idckit.training._recipes import Recipe, get_recipe
 from idckit.training._results import CrossValidationResult, FoldResult
@@ -221,20 +221,22 @@ class KFoldTrainer:
         config = self.training_config
         check_batch_size(config.batch_size, _OWNER)  # under a keras.distribution layout
         run = RunDir(self.out_dir or tempfile.mkdtemp(prefix="idckit-run-"))
-        folds = self._prepare(run, dataset)
-        if run.complete:
-            result = load_result(run)
-        else:
-            if config.stain_normalization is not None:
-                setting = config.stain_normalization
-                self._say(f"normalising stains ({setting.method}, per {setting.per})")
-            dataset = normalize_for_training(run, dataset, config)
-            clock, results = RunClock(len(folds), config.epochs), []
-            for k, (train_patients, val_patients) in enumerate(folds, start=1):
-                results.append(self._fold(run, dataset, k, train_patients, val_patients, clock))
-            result = finish_run(
-                run, tuple(results), config.threshold_objective, config.min_recall, self._say
-            )
+        with RunLock(run.path, _OWNER):  # one writer per run directory, released on any exit
+            folds = self._prepare(run, dataset)
+            if run.complete:
+                result = load_result(run)
+            else:
+                if config.stain_normalization is not None:
+                    setting = config.stain_normalization
+                    self._say(f"normalising stains ({setting.method}, per {setting.per})")
+                dataset = normalize_for_training(run, dataset, config)
+                clock, results = RunClock(len(folds), config.epochs), []
+                for k, (train_patients, val_patients) in enumerate(folds, start=1):
+                    fold = self._fold(run, dataset, k, train_patients, val_patients, clock)
+                    results.append(fold)
+                result = finish_run(
+                    run, tuple(results), config.threshold_objective, config.min_recall, self._say
+                )
         self.result_, self.run_dir_ = result, run.path
         self.run_ = Run(run.path, config, result)
         return result
@@ -271,7 +273,7 @@ class KFoldTrainer:
         if run.fold_done(k):
             self._say(f"fold {k}/{clock.n_folds}: finished earlier, not retrained")
             forget_checkpoints(run.fold_dir(k))  # left over if killed just after metrics.json
-            return FoldResult.from_dict(read_json(run.metrics_path(k)))
+            return run.read_fold_result(k)
         train, val = dataset.subset(list(train_patients)), dataset.subset(list(val_patients))
         self._say(
             f"fold {k}/{clock.n_folds}: {len(train_patients)} training patients "

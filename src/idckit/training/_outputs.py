@@ -12,7 +12,6 @@ from idckit.training._atomic import (
     atomic_save,
     atomic_write_json,
     atomic_write_text,
-    read_json,
 )
 from idckit.training._config import ThresholdObjective, check_threshold_objective
 from idckit.training._inference import report_for
@@ -23,6 +22,7 @@ from idckit.training._results import (
     describe_operating_points,
 )
 from idckit.training._run_dir import RunDir
+from idckit.training._run_files import Fields, run_file_error
 
 
 def _choose_threshold(oof: Predictions, objective: ThresholdObjective, min_recall: float) -> float:
@@ -117,15 +117,33 @@ def load_result(run: RunDir, owner: str = "KFoldTrainer") -> CrossValidationResu
             str(run.path),
             "Train into it first, or finish a killed run with resume=True (--resume).",
         )  # fmt: skip
-    report = read_json(run.report_path)
+    path = run.report_path
+    report = Fields.of_file(path)
+    folds = report.get("folds")
+    if not isinstance(folds, list) or not folds:
+        raise report.error("folds", "a non-empty list of fold results", folds)
+    try:
+        results = tuple(FoldResult.from_dict(f) for f in folds)
+        objective = stored_objective(report.get("threshold_objective"))
+    except ValueError as error:
+        raise run_file_error(path, str(error).removeprefix("Invalid ").rstrip(".")) from None
+    if [f.fold for f in results] != list(range(1, len(results) + 1)):
+        raise report.error("folds", "folds numbered 1, 2, ... in order", [f.fold for f in results])
+    oof = Predictions.from_csv(run.oof_path)
+    n_patches = report.data.get("n_patches", len(oof))  # checked against oof.csv when present
+    if n_patches != len(oof):
+        raise run_file_error(
+            run.oof_path, f"it holds {len(oof)} predictions, report.json says {n_patches!r}"
+        )
     return CrossValidationResult(
-        folds=tuple(FoldResult.from_dict(f) for f in report["folds"]),
-        threshold=float(report["threshold"]),
-        threshold_objective=stored_objective(report["threshold_objective"]),
-        oof=Predictions.from_csv(run.oof_path),
-        oof_metrics=report["oof_metrics"],
+        folds=results,
+        threshold=report.number("threshold", 0.0, 1.0),
+        threshold_objective=objective,
+        oof=oof,
+        oof_metrics=report.mapping("oof_metrics"),
         run_dir=run.path,
-        min_recall=float(report.get("min_recall", 0.9)),  # runs written before it: 0.9
+        # runs written before min_recall was stored: 0.9
+        min_recall=report.number("min_recall", 0.0, 1.0) if "min_recall" in report.data else 0.9,
     )
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -84,19 +87,32 @@ class Predictions:
 
     @classmethod
     def from_csv(cls, path: os.PathLike[str] | str) -> Predictions:
-        """Read a file written by :meth:`to_csv`."""
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-        has_labels = bool(rows) and "label" in rows[0]
+        """Read a file written by :meth:`to_csv`, checking every row.
+
+        The header must be :meth:`to_csv`'s (with or without ``label``), every row must have
+        its fields, ``x`` and ``y`` integers, ``label`` 0 or 1 and ``prob_idc`` a probability
+        (NaN refused). Anything else raises one ``ValueError`` naming the file, line and column.
+        """
+        rows = _read_rows(Path(path))
+        header, body = rows[0], rows[1:]
+        with_labels = list(_COLUMNS)
+        if header not in (with_labels, [c for c in _COLUMNS if c != "label"]):
+            raise _bad(path, 1, f"the header must be {','.join(_COLUMNS)} (label optional)",
+                       ",".join(header))  # fmt: skip
+        columns: dict[str, list[str]] = {name: [] for name in header}
+        for line, row in enumerate(body, start=2):
+            if len(row) != len(header):
+                raise _bad(path, line, f"{len(header)} fields", ",".join(row))
+            for name, value in zip(header, row, strict=True):
+                columns[name].append(value)
+        has_labels = "label" in columns
         return cls(
-            paths=[r["path"] for r in rows],
-            patients=[r["patient"] for r in rows],
-            x=np.array([int(r["x"]) for r in rows], dtype=np.int64),
-            y=np.array([int(r["y"]) for r in rows], dtype=np.int64),
-            labels=np.array([int(r["label"]) for r in rows], dtype=np.int64)
-            if has_labels
-            else None,
-            prob_idc=np.array([float(r["prob_idc"]) for r in rows], dtype=np.float64),
+            paths=columns["path"],
+            patients=columns["patient"],
+            x=_integers(path, columns["x"], "x"),
+            y=_integers(path, columns["y"], "y"),
+            labels=_integers(path, columns["label"], "label", (0, 1)) if has_labels else None,
+            prob_idc=_probabilities(path, columns["prob_idc"]),
         )
 
     @classmethod
@@ -113,3 +129,54 @@ class Predictions:
             else None,
             prob_idc=np.concatenate([p.prob_idc for p in parts]),
         )
+
+
+def _bad(path: os.PathLike[str] | str, line: int, rule: str, value: Any) -> ValueError:
+    from idckit.training._run_files import run_file_error
+
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    return run_file_error(path, f"line {line} must have {rule}, got {shown}")
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    from idckit.training._run_files import run_file_error
+
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle, strict=True))
+    except FileNotFoundError:
+        raise run_file_error(path, "the file is missing") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise run_file_error(path, f"not a readable CSV file ({error})") from None
+    if not rows:
+        raise run_file_error(path, "the file is empty (not even a header line)")
+    return rows
+
+
+def _integers(
+    path: os.PathLike[str] | str, values: list[str], column: str,
+    allowed: tuple[int, ...] | None = None,
+) -> npt.NDArray[np.int64]:  # fmt: skip
+    numbers = []
+    for line, text in enumerate(values, start=2):
+        rule = f"an integer `{column}`" if allowed is None else f"`{column}` 0 or 1"
+        if not re.fullmatch(r"-?[0-9]{1,18}", text):
+            raise _bad(path, line, rule, text)
+        number = int(text)
+        if allowed is not None and number not in allowed:
+            raise _bad(path, line, rule, text)
+        numbers.append(number)
+    return np.array(numbers, dtype=np.int64)
+
+
+def _probabilities(path: os.PathLike[str] | str, values: list[str]) -> npt.NDArray[np.float64]:
+    probabilities = []
+    for line, text in enumerate(values, start=2):
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not 0.0 <= number <= 1.0:  # NaN fails too
+            raise _bad(path, line, "a probability `prob_idc` in [0, 1]", text)
+        probabilities.append(number)
+    return np.array(probabilities, dtype=np.float64)

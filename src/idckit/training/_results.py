@@ -79,17 +79,29 @@ class FoldResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FoldResult:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict`; every value is checked (a ``ValueError`` names the key).
+
+        Metrics are numbers or NaN (``roc_auc`` of a one-class fold); counts are integers.
+        """
+        from idckit.training._run_files import Fields
+
+        fields = Fields(data, "data for FoldResult.from_dict")
+        metrics = fields.nested("metrics")
+        values = {str(k): metrics.number(k, nan=True) for k in metrics.data}
+        epochs_run = fields.integer("epochs_run", minimum=1)
+        best_epoch = fields.integer("best_epoch", minimum=1)
+        if best_epoch > epochs_run:
+            raise fields.error("best_epoch", f"at most epochs_run ({epochs_run})", best_epoch)
         return cls(
-            fold=int(data["fold"]),
-            metrics={k: float(v) for k, v in data["metrics"].items()},
-            best_epoch=int(data["best_epoch"]),
-            epochs_run=int(data["epochs_run"]),
-            train_patients=tuple(data["train_patients"]),
-            val_patients=tuple(data["val_patients"]),
-            n_train=int(data["n_train"]),
-            n_val=int(data["n_val"]),
-            seconds=float(data["seconds"]),
+            fold=fields.integer("fold", minimum=1),
+            metrics=values,
+            best_epoch=best_epoch,
+            epochs_run=epochs_run,
+            train_patients=fields.strings("train_patients"),
+            val_patients=fields.strings("val_patients"),
+            n_train=fields.integer("n_train"),
+            n_val=fields.integer("n_val"),
+            seconds=fields.number("seconds", 0.0),
         )
 
 

@@ -141,15 +141,13 @@ class Run:
     def fold_models(self) -> list[Any]:
         """Return the fold models (best weights), loaded from the run directory once."""
         if self._models is None:
-            import keras
-
             import idckit.models  # registers idckit's layers for deserialisation
             import idckit.training._metrics  # noqa: F401 - registers the fold metrics
+            from idckit.training._run_files import load_keras_file
 
             run = RunDir(self.path)
             self._models = [
-                keras.saving.load_model(run.model_path(f.fold), compile=False)
-                for f in self.result.folds
+                load_keras_file(run.model_path(f.fold), compile=False) for f in self.result.folds
             ]
         return self._models
 

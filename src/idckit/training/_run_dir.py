@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from idckit._errors import invalid_argument
-from idckit.training._atomic import atomic_write_json, read_json
+from idckit.training._atomic import atomic_write_json
 from idckit.training._config import TrainingConfig
+from idckit.training._results import FoldResult
+from idckit.training._run_files import Fields, run_file_error
 
 FoldSplit = tuple[tuple[str, ...], tuple[str, ...]]  # (train patients, validation patients)
 
@@ -170,8 +173,18 @@ class RunDir:
         behaviour), so an older run resumes and reloads as long as it is resumed with those
         values.
         """
-        stored: dict[str, Any] = read_json(self.config_path)
-        return {**TrainingConfig().to_dict(), **stored}
+        fields = Fields.of_file(self.config_path)
+        stored = dict(fields.data)
+        for name in TrainingConfig.names():
+            if name in stored:
+                _check_setting(fields, name)
+        config = {**TrainingConfig().to_dict(), **stored}
+        try:
+            TrainingConfig.from_dict(config)  # the settings together (each passed alone)
+        except (ValueError, TypeError) as error:
+            problem = f"its settings do not agree ({error})"
+            raise run_file_error(self.config_path, problem) from None
+        return config
 
     def write_config(self, config: Mapping[str, Any]) -> None:
         """Store ``config`` as ``config.json``."""
@@ -201,8 +214,45 @@ class RunDir:
 
     def read_splits(self) -> list[FoldSplit]:
         """Read the folds stored in ``splits.json``."""
-        payload = read_json(self.splits_path)
-        return [
-            (tuple(fold["train_patients"]), tuple(fold["val_patients"]))
-            for fold in payload["folds"]
-        ]
+        fields = Fields.of_file(self.splits_path)
+        folds = fields.get("folds")
+        if not isinstance(folds, list) or not folds:
+            raise fields.error("folds", "a non-empty list of folds", folds)
+        splits = []
+        for i, fold in enumerate(folds):
+            entry = Fields(fold, fields.where, f"folds[{i}].")
+            train, val = entry.strings("train_patients"), entry.strings("val_patients")
+            if not train or not val:
+                raise entry.error("val_patients" if train else "train_patients",
+                                  "a non-empty list of patient ids", [])  # fmt: skip
+            splits.append((train, val))
+        return splits
+
+    def read_fold_result(self, fold: int) -> FoldResult:
+        """Read the checked ``fold_<k>/metrics.json`` of a finished fold."""
+        path = self.metrics_path(fold)
+        fields = Fields.of_file(path)
+        try:
+            result = FoldResult.from_dict(fields.data)
+        except ValueError as error:
+            raise run_file_error(path, str(error).removeprefix("Invalid ").rstrip(".")) from None
+        if result.fold != fold:
+            raise fields.error("fold", f"{fold} (the fold of its folder)", result.fold)
+        return result
+
+
+def _check_setting(fields: Fields, name: str) -> None:
+    """Check one stored setting alone, so that the error names its key."""
+    value = fields.data[name]
+    if name == "optimizer" and isinstance(value, dict):
+        optimizer = Fields(value, fields.where, "optimizer.")
+        if not isinstance(optimizer.get("class_name"), str):
+            raise optimizer.error("class_name", "the name of a Keras optimizer", value)
+        if not isinstance(value.get("config", {}), dict):
+            raise optimizer.error("config", "a JSON object", value["config"])
+    try:
+        TrainingConfig.from_dict({name: value})
+    except (ValueError, TypeError, AttributeError, KeyError) as error:
+        match = re.search(r"expected (.*?)\. Received", str(error))
+        rule = match.group(1) if match else f"a valid setting ({error})"
+        raise fields.error(name, rule, value) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from idckit.training._atomic import atomic_write_json, read_json
+from idckit.training._atomic import atomic_write_json
 from idckit.training._config import TrainingConfig
 from idckit.training._run_dir import RunDir
 
@@ -32,5 +32,9 @@ def load_normalizer(run: RunDir) -> Any:
     if not run.normalizer_path.is_file():
         return None
     from idckit.data import normalizer_from_dict
+    from idckit.training._run_files import read_run_json, run_file_error
 
-    return normalizer_from_dict(read_json(run.normalizer_path))
+    try:
+        return normalizer_from_dict(read_run_json(run.normalizer_path))
+    except (TypeError, KeyError, ValueError) as error:
+        raise run_file_error(run.normalizer_path, str(error).rstrip(".")) from None
