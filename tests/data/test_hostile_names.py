@@ -79,15 +79,37 @@ def test_idckit_index_strict_fails_on_a_dangling_link(hostile, tmp_path, capsys,
     assert err.count("\n") == 1 and "broken_link" in err and "Traceback" not in err
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_an_unreadable_file_is_a_counted_skip(hostile, tmp_path, cache_dir):
+def _deny_reading(monkeypatch, target):
+    """Make ``target`` unreadable: by its mode, or (root reads whatever the mode) by refusing
+    the decoder's two ways of opening it with the error the mode would give."""
+    if os.geteuid() != 0:
+        target.chmod(0)
+        return
+    denied = PermissionError(13, "Permission denied", str(target))
+    real_open, real_read = open, decode_module.read_file
+
+    def guarded_open(path, *args, **kwargs):
+        if os.fspath(path) == str(target):
+            raise denied
+        return real_open(path, *args, **kwargs)
+
+    def guarded_read(path):
+        if os.fspath(path) == str(target):
+            raise denied
+        return real_read(path)
+
+    monkeypatch.setattr(decode_module, "open", guarded_open, raising=False)
+    monkeypatch.setattr(decode_module, "read_file", guarded_read)
+
+
+def test_an_unreadable_file_is_a_counted_skip(hostile, tmp_path, cache_dir, monkeypatch):
     rel = next(iter(hostile["pixels"]))
     root = tmp_path / "locked"
     target = root / rel
     target.parent.mkdir(parents=True)
     shutil.copy(hostile["root"] / rel, target)
     shutil.copy(hostile["root"] / rel, target.with_name(rel.rsplit("/")[-1].replace("_x", "_x9")))
-    target.chmod(0)
+    _deny_reading(monkeypatch, target)
     try:
         for verify in (False, True):
             report = scan_tree(root, pattern=DEFAULT_PATTERN, verify=verify)
