@@ -294,3 +294,39 @@ def test_a_warning_is_one_note_line_without_debug(monkeypatch, capsys):
         assert main(["index", "anything"]) == 0
     err = capsys.readouterr().err
     assert err == "idckit index: note: cache entry X is damaged: rebuilt\n"
+
+
+# --- nonsense settings ---------------------------------------------------------------------------
+
+_SIZE, _JOBS = "expected an integer >= 1", "expected None, -1 or an integer >= 1"
+NONSENSE_FLAGS = [
+    (["index", "--patch-size", "0"], f"`patch_size` for ScanReport.from_directory: {_SIZE}. "
+     "Received: patch_size=0."),
+    (["index", "--patch-size", "-50", "--verify"], f"`patch_size` for ScanReport.from_directory: "
+     f"{_SIZE}. Received: patch_size=-50."),
+    (["index", "--jobs", "0"], f"`n_jobs` for ScanReport.from_directory: {_JOBS}. "
+     "Received: n_jobs=0."),
+    (["index", "--jobs", "-2", "--verify"], f"`n_jobs` for ScanReport.from_directory: {_JOBS}. "
+     "Received: n_jobs=-2."),
+    (["cache", "--jobs", "0"], f"`n_jobs` for IDCPatchDataset.from_directory: {_JOBS}. "
+     "Received: n_jobs=0."),
+    (["cache", "--jobs", "-3"], f"`n_jobs` for IDCPatchDataset.from_directory: {_JOBS}. "
+     "Received: n_jobs=-3."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "message"), NONSENSE_FLAGS, ids=" ".join)
+def test_a_nonsense_patch_size_or_jobs_is_one_usage_line(argv, message, tree, tmp_path, capsys):
+    command, *flags = argv
+    status, err = one_line(capsys, [command, str(tree), *flags])
+    assert status == 2, err
+    assert err == f"idckit {command}: error: Invalid {message}"
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize(("command", "count"), [("index", '"n_patches": 80'),
+                                               ("cache", '"patches": 80')])  # fmt: skip
+def test_jobs_minus_one_means_all_cores(command, count, tree, capsys):
+    capsys.readouterr()
+    assert main([command, str(tree), "--jobs", "-1", "--json"]) == 0
+    assert count in capsys.readouterr().out

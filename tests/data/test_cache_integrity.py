@@ -8,6 +8,8 @@ restored changes the tree's fingerprint.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import os
 import shutil
@@ -18,6 +20,7 @@ import numpy as np
 import pytest
 
 import idckit.data._cache as cache_module
+import idckit.data._integrity as integrity_module
 from idckit.data import IDCPatchDataset
 from idckit.data._cache import CacheWarning
 from idckit.datasets import make_synthetic
@@ -204,26 +207,26 @@ def test_a_png_rewritten_with_the_same_size_and_mtime_is_noticed(tmp_path, cache
 
 
 def test_a_reopen_reads_a_sample_of_blocks_unless_a_file_changed(hostile, cache_dir, monkeypatch):
-    monkeypatch.setattr(cache_module, "_BLOCK_BYTES", 256)  # many blocks in a small entry
+    monkeypatch.setattr(integrity_module, "_BLOCK_BYTES", 256)  # many blocks in a small entry
     entry = _open(hostile["root"], cache_dir).cache_status()[0]
     read = []
-    real = cache_module._digests
+    real = integrity_module._digests
     monkeypatch.setattr(
-        cache_module,
+        integrity_module,
         "_digests",
         lambda path, blocks: read.append(len(blocks)) or real(path, blocks),
     )
     assert _open(hostile["root"], cache_dir).cache_status()[1] is True
-    assert read == [cache_module._SAMPLED_BLOCKS] * 2  # index.npz, images.npy
+    assert read == [integrity_module._SAMPLED_BLOCKS] * 2  # index.npz, images.npy
     n_blocks = -(-(entry / "images.npy").stat().st_size // 256)
-    assert n_blocks > 4 * cache_module._SAMPLED_BLOCKS
+    assert n_blocks > 4 * integrity_module._SAMPLED_BLOCKS
     _keep_stats(entry / "images.npy", lambda p: p.write_bytes(p.read_bytes()))  # same bytes
     read.clear()
     assert _open(hostile["root"], cache_dir).cache_status()[1] is True  # checked whole: kept
-    assert read == [cache_module._SAMPLED_BLOCKS, n_blocks]
+    assert read == [integrity_module._SAMPLED_BLOCKS, n_blocks]
     read.clear()
     assert _open(hostile["root"], cache_dir).cache_status()[1] is True
-    assert read == [cache_module._SAMPLED_BLOCKS] * 2  # the new stats were recorded
+    assert read == [integrity_module._SAMPLED_BLOCKS] * 2  # the new stats were recorded
 
 
 def test_a_damaged_combined_entry_is_copied_again(tmp_path, cache_dir):
@@ -254,3 +257,14 @@ def test_a_rebuild_removes_what_was_derived_from_the_old_pixels(hostile_copy, ca
     cv2.imwrite(str(target), np.zeros((50, 50, 3), np.uint8))
     assert _open(root, cache_dir).cache_status()[1] is False
     assert not derived.exists()
+
+
+def test_the_integrity_checks_import_neither_the_cache_nor_the_combined_cache():
+    """Imports go one way: ``_cache`` and ``_combine`` use ``_integrity``, never the reverse."""
+    tree = ast.parse(inspect.getsource(integrity_module))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+    assert "idckit.data._report" in imported  # the walk sees the module's own imports
+    assert not imported & {"idckit.data._cache", "idckit.data._combine", "idckit.data"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 
@@ -14,7 +15,8 @@ import pytest
 
 import idckit.data._cache as cache_module
 import idckit.data._decode as decode_module
-from idckit.data import IDCPatchDataset, PatchError
+import idckit.data._scan as scan_module
+from idckit.data import IDCPatchDataset, PatchError, ScanReport
 from idckit.data._cache import CacheWarning
 
 
@@ -171,3 +173,67 @@ def test_files_left_by_a_killed_build_are_removed(hostile, cache_dir):
     (entry / "meta.json").unlink()
     _open(hostile["root"], cache_dir)
     assert not stale.exists() and live.exists()
+
+
+# --- patch_size and n_jobs are checked before the tree is read ---------------------------------
+
+_SIZE_RULE, _JOBS_RULE = "an integer >= 1", "None, -1 or an integer >= 1"
+BAD_SETTINGS = [
+    ("patch_size", 0, _SIZE_RULE),
+    ("patch_size", -50, _SIZE_RULE),
+    ("patch_size", True, _SIZE_RULE),
+    ("patch_size", 50.0, _SIZE_RULE),
+    ("patch_size", "50", _SIZE_RULE),
+    ("n_jobs", 0, _JOBS_RULE),
+    ("n_jobs", -2, _JOBS_RULE),
+    ("n_jobs", True, _JOBS_RULE),
+    ("n_jobs", -1.0, _JOBS_RULE),
+    ("n_jobs", "4", _JOBS_RULE),
+]
+ENTRY_POINTS = {
+    "one root": ("IDCPatchDataset.from_directory", lambda root, cache_dir, **kw: _open(
+        root, cache_dir, **kw)),
+    "several roots": ("IDCPatchDataset.from_directory", lambda root, cache_dir, **kw: _open(
+        [root], cache_dir, **kw)),
+    "scan": ("ScanReport.from_directory", lambda root, cache_dir, **kw: (
+        ScanReport.from_directory(root, **kw))),
+}  # fmt: skip
+
+
+def _forbid_walking(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("the settings should have been refused before the walk")
+
+    monkeypatch.setattr(cache_module, "walk_tree", fail)
+    monkeypatch.setattr(scan_module, "walk_tree", fail)
+
+
+@pytest.mark.parametrize("entry_point", list(ENTRY_POINTS))
+@pytest.mark.parametrize(("name", "value", "rule"), BAD_SETTINGS, ids=repr)
+def test_a_bad_patch_size_or_n_jobs_is_the_standard_error(
+    hostile, cache_dir, monkeypatch, entry_point, name, value, rule
+):
+    owner, call = ENTRY_POINTS[entry_point]
+    _forbid_walking(monkeypatch)
+    expected = f"Invalid `{name}` for {owner}: expected {rule}. Received: {name}={value!r}."
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        call(hostile["root"], cache_dir, **{name: value})
+    assert not cache_dir.exists()
+
+
+@pytest.mark.parametrize("n_jobs", [None, -1, 1, 3, np.int64(2)], ids=repr)
+def test_n_jobs_none_minus_one_or_a_positive_integer_is_accepted(hostile, cache_dir, n_jobs):
+    expected = ScanReport.from_directory(hostile["root"], verify=True, n_jobs=1)
+    assert ScanReport.from_directory(hostile["root"], verify=True, n_jobs=n_jobs) == expected
+    ds = _open(hostile["root"], cache_dir / repr(n_jobs), n_jobs=n_jobs)
+    assert ds.report == expected and len(ds) == expected.n_patches
+
+
+def test_a_bad_on_error_is_refused_by_the_scan_too(hostile, monkeypatch):
+    _forbid_walking(monkeypatch)
+    with pytest.raises(
+        ValueError,
+        match=r"^Invalid `on_error` for ScanReport\.from_directory: "
+        r"expected one of 'skip', 'raise'\. Received: on_error='ignore'\.$",
+    ):
+        ScanReport.from_directory(hostile["root"], on_error="ignore")

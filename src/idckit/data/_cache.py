@@ -11,12 +11,10 @@ An entry is a folder under the cache directory, named after the tree and the dec
   entry to trust.
 
 A reopen walks the tree, hashes the stats and, when the fingerprint matches, checks the entry
-(:func:`load_entry`) instead of parsing names or decoding anything: ``meta.json``'s schema,
-``index.npz``'s arrays (names, dtypes, lengths, labels 0/1, build id) and ``images.npy``'s
-header against its size. A file whose stats differ from its record (written since the build:
-its ctime changed) has every block checked; otherwise the first, the last and a few random
-blocks are (all of them for entries up to 16 MiB). An entry that fails any check is rebuilt
-with a :class:`CacheWarning`; the cost on a warm reopen is reading about 16 MiB.
+instead of parsing names or decoding anything: :mod:`idckit.data._integrity` says what makes
+an entry trusted (``meta.json``'s schema, each file's block digests, ``index.npz``'s arrays,
+``images.npy``'s header against its size). An entry that fails any check is rebuilt with a
+:class:`CacheWarning`; the cost on a warm reopen is reading about 16 MiB.
 """
 
 from __future__ import annotations
@@ -29,8 +27,7 @@ import tempfile
 import time
 import uuid
 import warnings
-import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,18 +38,27 @@ import numpy.typing as npt
 
 from idckit._errors import check_choice, check_positive_int, invalid_argument
 from idckit.data._decode import PAD_MODES, PADDED, REASONS, PadMode, decode_files, default_jobs
+from idckit.data._integrity import (
+    _DAMAGE,
+    _FILES,
+    FORMAT_VERSION,
+    _stats,
+    damage_note,
+    file_record,
+    load_entry,
+)
 from idckit.data._records import _EXPECTED
 from idckit.data._report import PatchError, ScanReport
-from idckit.data._scan import OnError, ScanResult, check_root, parse_listing, walk_tree
+from idckit.data._scan import (
+    OnError,
+    ScanResult,
+    check_jobs,
+    check_root,
+    parse_listing,
+    walk_tree,
+)
 
-FORMAT_VERSION = 2
 _COPY_BLOCK = 4096
-#: Cache files are checked in blocks of this many bytes, each with its own digest.
-_BLOCK_BYTES = 1 << 20
-#: Blocks checked on a reopen of a file whose stats match its record (all when fewer).
-_SAMPLED_BLOCKS = 16
-_STAT_KEYS = ("size", "ino", "mtime_ns", "ctime_ns")
-_INDEX_KEYS = ("relpaths", "patients", "x", "y", "labels", "padded", "build_id")
 
 
 class CacheWarning(UserWarning):
@@ -67,21 +73,6 @@ class CacheWarning(UserWarning):
     >>> caught[0].category.__name__
     'CacheWarning'
     """
-
-
-class _UntrustedError(Exception):
-    """Why a cache entry cannot be trusted (one line)."""
-
-
-class _StaleError(Exception):
-    """A complete entry of another format or another state of the tree (rebuilt silently)."""
-
-
-#: What reading a damaged entry may raise: each means "do not trust it".
-_DAMAGE = (
-    _UntrustedError, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
-    EOFError, ArithmeticError, RecursionError, zipfile.BadZipFile,
-)  # fmt: skip
 
 
 def default_cache_dir() -> Path:
@@ -153,12 +144,12 @@ def open_tree(
 ) -> tuple[ScanResult, ScanReport, CacheSpec]:
     """Walk ``root``; reuse its cache entry when the fingerprint matches, else build it."""
     owner = "IDCPatchDataset.from_directory"
-    patch_size = _check_settings(owner, patch_size, pad_mode, on_error, n_jobs)
+    patch_size, n_jobs = _check_settings(owner, patch_size, pad_mode, on_error, n_jobs)
     abs_root = check_root(root, owner)
     listing = walk_tree(abs_root, progress=progress)
     fingerprint = listing.fingerprint()
     entry = entry_dir(cache_dir, abs_root, pattern, patch_size, pad_mode)
-    cached = load_entry(entry, fingerprint, patch_size, abs_root)
+    cached = _reuse_entry(entry, fingerprint, patch_size, abs_root)
     build_id = ""
     if cached is not None:
         result, report, build_id = cached
@@ -185,6 +176,31 @@ def open_tree(
     if len(result) == 0:
         raise _nothing_kept(owner, root, report, patch_size)
     return result, report, spec
+
+
+def _reuse_entry(
+    entry: Path, fingerprint: str, patch_size: int, root: str
+) -> tuple[ScanResult, ScanReport, str] | None:
+    """Return the cached index, report and build id if ``entry`` is whole and current.
+
+    None when there is no complete entry, when it is of another format or tree state, or
+    when a check of :func:`~idckit.data._integrity.load_entry` fails (then with a
+    :class:`CacheWarning` naming the first failure). When a file whose stats changed passed
+    the check of every block, its new stats are recorded, so the next reopen samples again.
+    """
+    try:
+        loaded = load_entry(entry, fingerprint, patch_size, root)
+    except _DAMAGE as err:
+        warnings.warn(f"Rebuilding the decode cache {entry}: {damage_note(err)}", CacheWarning, 3)
+        return None
+    if loaded is None:
+        return None
+    result, report, meta, changed = loaded
+    if changed:  # every block checked: remember the files' new stats
+        for name in _FILES:
+            meta["files"][name].update(_stats(os.stat(entry / name)))
+        _write_json(entry, "meta.json", meta)
+    return result, report, meta["build_id"]
 
 
 def _nothing_kept(
@@ -218,16 +234,12 @@ def rebuild(spec: CacheSpec, on_error: OnError) -> tuple[ScanResult, ScanReport]
 
 def _check_settings(
     owner: str, patch_size: int, pad_mode: str, on_error: str, n_jobs: int | None
-) -> int:
-    """Refuse bad settings with the standard error; return ``patch_size`` as a Python int."""
+) -> tuple[int, int | None]:
+    """Refuse bad settings with the standard error; return ``patch_size`` and ``n_jobs``."""
     size = check_positive_int("patch_size", owner, patch_size)
     check_choice("pad_mode", owner, pad_mode, PAD_MODES)
     check_choice("on_error", owner, on_error, ("skip", "raise"))
-    if n_jobs is not None and (
-        isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or (n_jobs < 1 and n_jobs != -1)
-    ):
-        raise invalid_argument("n_jobs", owner, "None, -1 or a positive int", n_jobs)
-    return size
+    return size, check_jobs(owner, n_jobs)
 
 
 class PixelStore:
@@ -258,152 +270,6 @@ class PixelStore:
         if self.path is not None:
             state["_array"] = None
         return state
-
-
-def load_entry(
-    entry: Path, fingerprint: str, patch_size: int, root: str
-) -> tuple[ScanResult, ScanReport, str] | None:
-    """Return the cached index, report and build id if ``entry`` is whole and current.
-
-    None when there is no complete entry, when it is of another format or tree state, or
-    when a check fails (then with a :class:`CacheWarning` naming the first failure).
-    """
-    if not (entry / "meta.json").is_file():
-        return None  # never built, or a build that did not finish
-    try:
-        meta = _read_meta(entry / "meta.json", fingerprint)
-        n = meta["n_patches"]
-        changed = [check_file(entry / name, meta["files"].get(name), name) for name in _FILES]
-        arrays = _read_index(entry / "index.npz", n, meta["build_id"])
-        _check_images_header(entry / "images.npy", (n, patch_size, patch_size, 3))
-        report = ScanReport.from_dict(meta["report"])
-        if (report.n_patches, report.root, meta["root"], meta["patch_size"]) != (
-            n, root, root, patch_size,
-        ):  # fmt: skip
-            raise _UntrustedError("meta.json disagrees with itself or the tree")
-    except _StaleError:
-        return None
-    except _DAMAGE as err:
-        warnings.warn(f"Rebuilding the decode cache {entry}: {damage_note(err)}", CacheWarning, 3)
-        return None
-    if any(changed):  # every block checked: remember the files' new stats
-        for name in _FILES:
-            meta["files"][name].update(_stats(os.stat(entry / name)))
-        _write_json(entry, "meta.json", meta)
-    result = ScanResult(
-        meta["root"], arrays["relpaths"], arrays["patients"], arrays["x"], arrays["y"],
-        arrays["labels"],
-    )  # fmt: skip
-    return result, report, meta["build_id"]
-
-
-def damage_note(err: BaseException) -> str:
-    """Say in one short line why an entry is not trusted."""
-    text = str(err) if isinstance(err, _UntrustedError) else repr(err)
-    return (text.splitlines() or [type(err).__name__])[0][:200]
-
-
-_FILES = ("index.npz", "images.npy")
-_META_TYPES: dict[str, type | tuple[type, ...]] = {
-    "format": int, "fingerprint": str, "build_id": str, "root": str, "n_patches": int,
-    "patch_size": int, "report": dict, "files": dict,
-}  # fmt: skip
-
-
-def _read_meta(path: Path, fingerprint: str) -> dict[str, Any]:
-    """Read ``meta.json``: ``_StaleError`` for another format or tree, else check its schema."""
-    meta = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(meta, dict):
-        raise _UntrustedError("meta.json is not a JSON object")
-    other = meta.get("format") != FORMAT_VERSION or meta.get("fingerprint") != fingerprint
-    if other and isinstance(meta.get("format"), int) and isinstance(meta.get("fingerprint"), str):
-        raise _StaleError
-    for key, kind in _META_TYPES.items():
-        value = meta.get(key)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise _UntrustedError(f"meta.json: {key!r} is missing or of the wrong type")
-    if meta["n_patches"] < 0:
-        raise _UntrustedError("meta.json: 'n_patches' is negative")
-    return meta
-
-
-def _read_index(path: Path, n: int, build_id: str) -> dict[str, npt.NDArray[Any]]:
-    """Read ``index.npz`` and check every array's presence, dtype and length, and the build id."""
-    with np.load(path, allow_pickle=False) as index:
-        if sorted(index.files) != sorted(_INDEX_KEYS):
-            raise _UntrustedError(f"index.npz holds {sorted(index.files)}")
-        arrays = {key: index[key] for key in index.files}
-    if str(arrays.pop("build_id")) != build_id:
-        raise _UntrustedError("index.npz is of another build than meta.json")
-    kinds = {"relpaths": "U", "patients": "U", "x": "i", "y": "i", "labels": "i", "padded": "b"}
-    for key, kind in kinds.items():
-        value = arrays[key]
-        if value.dtype.kind != kind or value.shape != (n,):
-            raise _UntrustedError(f"index.npz: {key!r} is {value.dtype} of shape {value.shape}")
-    if not np.isin(arrays["labels"], (0, 1)).all():
-        raise _UntrustedError("index.npz: labels other than 0 and 1")
-    for key in ("x", "y", "labels"):
-        arrays[key] = arrays[key].astype(np.int64, copy=False)
-    return arrays
-
-
-def _check_images_header(path: Path, shape: tuple[int, ...]) -> None:
-    """Check ``images.npy``'s header (uint8, C order, ``shape``) against the file's size."""
-    found, fortran, dtype, offset = _npy_header(path)
-    if found != shape or fortran or dtype != np.uint8:
-        raise _UntrustedError(f"images.npy holds {dtype} of shape {found}, expected uint8 {shape}")
-    size = path.stat().st_size
-    if size != offset + int(np.prod(shape)):
-        raise _UntrustedError(
-            f"images.npy has {size} bytes, expected {offset + int(np.prod(shape))}"
-        )
-
-
-def file_record(path: Path) -> dict[str, Any]:
-    """Return what :func:`check_file` checks ``path`` against: its stats and block digests."""
-    st = os.stat(path)
-    blocks = _digests(path, range(-(-st.st_size // _BLOCK_BYTES)))
-    return {**_stats(st), "blocks": blocks}
-
-
-def check_file(path: Path, record: Any, name: str) -> bool:
-    """Check ``path`` against its :func:`file_record`; return True when its stats changed.
-
-    A file whose stats (size, inode, mtime, ctime) match has :data:`_SAMPLED_BLOCKS` blocks
-    checked (the first, the last and random ones); a changed one has every block checked.
-    Raises ``_UntrustedError`` on a difference.
-    """
-    if not isinstance(record, dict) or not isinstance(record.get("blocks"), list):
-        raise _UntrustedError(f"meta.json has no record of {name}")
-    st = os.stat(path)
-    blocks = record["blocks"]
-    if st.st_size != record.get("size") or len(blocks) != -(-st.st_size // _BLOCK_BYTES):
-        raise _UntrustedError(f"{name} has {st.st_size} bytes, expected {record.get('size')}")
-    changed = _stats(st) != {key: record.get(key) for key in _STAT_KEYS}
-    which: Sequence[int] = range(len(blocks))
-    if not changed and len(blocks) > _SAMPLED_BLOCKS:
-        middle = np.random.default_rng().choice(len(blocks) - 2, _SAMPLED_BLOCKS - 2, False)
-        which = [0, len(blocks) - 1, *(int(i) + 1 for i in middle)]
-    for i, digest in zip(which, _digests(path, which), strict=True):
-        if digest != blocks[i]:
-            raise _UntrustedError(f"{name} differs from its build (block {i} of {len(blocks)})")
-    return changed
-
-
-def _stats(st: os.stat_result) -> dict[str, int]:
-    return dict(
-        zip(_STAT_KEYS, (st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns), strict=True)
-    )
-
-
-def _digests(path: Path, blocks: Sequence[int]) -> list[str]:
-    """Return the BLAKE2b digest (hex) of each of ``blocks`` of ``path``."""
-    out = []
-    with open(path, "rb") as fh:
-        for i in blocks:
-            fh.seek(i * _BLOCK_BYTES)
-            out.append(hashlib.blake2b(fh.read(_BLOCK_BYTES), digest_size=16).hexdigest())
-    return out
 
 
 def _write_json(entry: Path, name: str, value: dict[str, Any]) -> None:
@@ -553,16 +419,3 @@ def _alive(pid: int) -> bool:
     except OSError:  # exists, owned by someone else (or not checkable here)
         return True
     return True
-
-
-def _npy_header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
-    """Read a ``.npy`` header (shape, Fortran order, dtype, data offset) without the data."""
-    with open(path, "rb") as fh:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-        else:
-            raise _UntrustedError(f"{path.name} is .npy version {version}")
-        return tuple(int(s) for s in shape), bool(fortran), dtype, fh.tell()

@@ -32,21 +32,23 @@ import numpy as np
 from idckit._errors import invalid_argument
 from idckit.data._cache import (
     _COPY_BLOCK,
-    _DAMAGE,
-    FORMAT_VERSION,
     CacheSpec,
     CacheWarning,
     PixelStore,
-    _check_images_header,
     _remove_stale,
-    _stats,
     _temporary,
     _write_json,
+)
+from idckit.data._index import PatchIndex
+from idckit.data._integrity import (
+    _DAMAGE,
+    FORMAT_VERSION,
+    _check_images_header,
+    _stats,
     check_file,
     damage_note,
     file_record,
 )
-from idckit.data._index import PatchIndex
 from idckit.data._report import ScanReport
 
 if TYPE_CHECKING:  # pragma: no cover

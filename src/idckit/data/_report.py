@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from idckit._errors import check_choice, check_positive_int
+
 #: Reasons a file is skipped, with what each means (the keys of ``ScanReport.skipped``).
 SKIP_REASONS: dict[str, str] = {
     "bad_name": "an image whose name does not match the file-name pattern",
@@ -143,6 +145,13 @@ class ScanReport:
         verify
             Decode every patch (with ``n_jobs`` threads) instead of reading its header.
 
+        Raises
+        ------
+        ValueError
+            For a ``patch_size`` that is not an integer >= 1, an ``on_error`` other than
+            ``"skip"`` or ``"raise"``, an ``n_jobs`` other than None, -1 or an integer >= 1,
+            or a ``root`` that is not a folder.
+
         Examples
         --------
         >>> import tempfile
@@ -153,8 +162,12 @@ class ScanReport:
         """
         from idckit.data._decode import default_jobs
         from idckit.data._records import DEFAULT_PATTERN, compile_pattern
-        from idckit.data._scan import scan_tree
+        from idckit.data._scan import check_jobs, scan_tree
 
+        owner = "ScanReport.from_directory"
+        patch_size = check_positive_int("patch_size", owner, patch_size)
+        check_choice("on_error", owner, on_error, ("skip", "raise"))
+        n_jobs = check_jobs(owner, n_jobs)
         return scan_tree(
             root, pattern=compile_pattern(DEFAULT_PATTERN if pattern is None else pattern),
             patch_size=patch_size, verify=verify, on_error=on_error, n_jobs=default_jobs(n_jobs),

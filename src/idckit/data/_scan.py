@@ -11,18 +11,19 @@ label): the Kaggle archive carries the whole tree twice (``IDC_regular_ps50_idx5
 from __future__ import annotations
 
 import hashlib
+import numbers
 import operator
 import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from tqdm.auto import tqdm
 
-from idckit._errors import invalid_argument
+from idckit._errors import check_positive_int, invalid_argument
 from idckit.data._decode import PADDED, REASONS, decode_files, header_status
 from idckit.data._records import (
     _EXPECTED,
@@ -318,6 +319,28 @@ def _drop_duplicates(result: ScanResult) -> ScanResult:
         result.abspath(int(i)) for i in dup_idx[: max(0, MAX_LISTED - len(result.duplicate_files))]
     ]
     return kept
+
+
+def check_jobs(owner: str, n_jobs: Any) -> int | None:
+    """Return ``n_jobs`` (None, -1 or an integer >= 1), or raise the standard error.
+
+    None and -1 both mean every usable core (see ``default_jobs``); booleans are refused.
+
+    Examples
+    --------
+    >>> check_jobs("ScanReport.from_directory", -1), check_jobs("ScanReport.from_directory", 4)
+    (-1, 4)
+    >>> check_jobs("ScanReport.from_directory", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid `n_jobs` for ScanReport.from_directory: expected None, -1
+    or an integer >= 1. Received: n_jobs=0.
+    """
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, numbers.Integral) and not isinstance(n_jobs, bool) and n_jobs == -1:
+        return -1
+    return check_positive_int("n_jobs", owner, n_jobs, "None, -1 or an integer >= 1")
 
 
 def scan_tree(
