@@ -208,3 +208,22 @@ def test_readme_example_is_the_front_page_example():
     readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
     example = re.search(r"```python\n(.*?)```", readme, re.S).group(1).strip()
     assert example == front
+
+
+def _guarantee_tests() -> list[tuple[str, str]]:
+    """The ``file::test`` pairs the Guarantees page names (``::test`` continues the last file)."""
+    text = (DOCS / "guarantees.rst").read_text(encoding="utf-8")
+    pairs, current = [], ""
+    for path, name in re.findall(r"``(tests/[\w/]+\.py)?::(test_\w+)``", text):
+        current = path or current
+        pairs.append((current, name))
+    return pairs
+
+
+def test_the_guarantees_page_names_tests_that_exist():
+    pairs = _guarantee_tests()
+    assert len(pairs) >= 20
+    for path, name in pairs:
+        tree = ast.parse((REPO / path).read_text(encoding="utf-8"))
+        defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+        assert name in defined, f"{path}::{name} is on the Guarantees page but not in the file"
