@@ -37,6 +37,7 @@ def test_the_training_api_is_exported_where_the_docs_say():
     top = {"CrossValidationResult", "FoldResult", "GridSearchResult", "KFoldTrainer",
            "Predictions", "Recipe", "Run", "TrainingConfig", "get_recipe"}  # fmt: skip
     assert top <= set(idckit.__all__)
-    assert set(training.__all__) == top | {"RECIPES", "grid_search", "model_builder"}
+    extra = {"RECIPES", "grid_search", "model_builder", "write_run_report"}
+    assert set(training.__all__) == top | extra
     for name in top:
         assert getattr(idckit, name) is getattr(training, name)

@@ -25,7 +25,9 @@ UNEXPECTED = [
     KeyError("fold_0"),
     AttributeError("'NoneType' object has no attribute 'shape'"),
 ]
-COMMANDS = ("index", "cache", "train", "evaluate", "predict", "explain", "demo")
+COMMANDS = (
+    "index", "cache", "train", "evaluate", "predict", "explain", "demo", "heatmap", "report"
+)  # fmt: skip
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
@@ -64,6 +66,8 @@ def argv_of(command, path, tree, tmp_path):
         "predict": ["predict", str(path), str(tree), "--out", str(tmp_path / "p.csv")],
         "explain": ["explain", str(path), str(tree), *run_out],
         "demo": ["demo", *run_out[:1], str(path)],
+        "heatmap": ["heatmap", str(path), str(tree), "--out", str(tmp_path / "map.png")],
+        "report": ["report", str(path), "--data", str(tree), "--out", str(tmp_path / "r.html")],
     }[command]
 
 
@@ -76,7 +80,16 @@ def test_every_command_is_covered():
 # (command, what its folder argument is); `index` of an empty folder is a summary, not an error.
 BAD_FOLDERS = [
     (command, kind)
-    for command in ("index", "cache", "train", "evaluate", "predict", "explain")
+    for command in (
+        "index",
+        "cache",
+        "train",
+        "evaluate",
+        "predict",
+        "explain",
+        "heatmap",
+        "report",
+    )
     for kind in ("missing", "file", "empty_dir")
     if (command, kind) != ("index", "empty_dir")
 ]
@@ -108,7 +121,7 @@ def test_index_of_an_empty_folder_reports_no_patches(tmp_path, capsys):
     assert '"n_patches": 0' in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("command", ["evaluate", "predict", "explain"])
+@pytest.mark.parametrize("command", ["evaluate", "predict", "explain", "heatmap", "report"])
 @pytest.mark.parametrize("damage", sorted(DAMAGED_RUNS))
 def test_a_damaged_run_directory_is_one_line(command, damage, tree, tmp_path, capsys):
     run_dir = tmp_path / "run"

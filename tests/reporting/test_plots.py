@@ -112,3 +112,33 @@ def test_curves_need_scores_and_classes():
 def test_normalize_choices(report):
     with pytest.raises(ValueError, match=r"`normalize` for plot_confusion_matrix: expected one"):
         report.plot_confusion_matrix(normalize="all")
+
+
+@pytest.mark.parametrize("plot", [plot_roc, plot_precision_recall])
+def test_further_operating_points_are_marked_where_sklearn_puts_them(report, plot):
+    ax = plot(report, operating_points={"90% recall": 0.2, "strict": 0.8}).axes[0]
+    lines = ax.get_lines()
+    assert len(lines) == 5  # curve, chance/prevalence, the report's threshold, then the two
+    for line, threshold in zip(lines[3:], (0.2, 0.8), strict=True):
+        predicted = threshold <= Y_PROB
+        recall = recall_score(Y_TRUE, predicted)
+        if plot is plot_roc:
+            expected = (1 - recall_score(Y_TRUE, predicted, pos_label=0), recall)
+        else:
+            expected = (recall, precision_score(Y_TRUE, predicted))
+        np.testing.assert_allclose([line.get_xdata()[0], line.get_ydata()[0]], expected)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[2:] == [
+        "threshold = 0.45",
+        "90% recall (threshold = 0.20)",
+        "strict (threshold = 0.80)",
+    ]
+    assert lines[3].get_marker() != lines[2].get_marker() != lines[4].get_marker()
+
+
+@pytest.mark.parametrize("bad", [0.3, {"a": 1.5}, {"a": "0.3"}, {1: 0.3}, {"a": True}])
+def test_operating_points_are_checked(report, bad):
+    with pytest.raises(
+        ValueError, match=r"Invalid `operating_points` for plot_roc: expected None"
+    ):
+        plot_roc(report, operating_points=bad)

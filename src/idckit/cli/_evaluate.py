@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from idckit.cli._runs import (
@@ -31,13 +32,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="print one JSON object: f1_pos, f1_macro, f1_weighted, precision_pos, recall_pos, "
         "accuracy, balanced_accuracy, roc_auc, confusion_matrix [[tn, fp], [fn, tp]], "
         "threshold, n_patches, n_patients, operating_points (recall(+) and specificity at the "
-        "run's threshold and at the threshold that reached 90%% recall out of fold)",
+        "run's threshold and at the threshold that reached 90%% recall out of fold); with "
+        "--per-patient, also per_patient (Dice and IoU median, quartiles, mean, n_undefined)",
     )
     parser.add_argument(
         "--out",
         metavar="DIR",
         help="also write the report, predictions and plots here, with slide maps of the 4 "
         "patients with the most misclassified patches in DIR/patient_maps",
+    )
+    parser.add_argument(
+        "--per-patient",
+        metavar="CSV",
+        help="also write each patient's region agreement at the run's threshold to CSV "
+        "(patient, n_patches, n_idc, annotated_fraction, predicted_fraction, dice, iou, "
+        "f1_pos) and print the Dice distribution",
     )
     return parser
 
@@ -49,17 +58,35 @@ def operating_points_line(run: Any, report: Any) -> str:
     return describe_operating_points(run.operating_points(report), run.config.min_recall)
 
 
+def per_patient(path: str | None, dataset: Any, report: Any, threshold: float) -> Any:
+    """Write the region agreement of ``report``'s predictions to ``path`` (None: nothing)."""
+    if path is None:
+        return None
+    from idckit.reporting import region_agreement
+
+    agreement = region_agreement(
+        dataset.patients, dataset.x, dataset.y, report.y_true, report.y_score,
+        threshold=threshold,
+    )  # fmt: skip
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    agreement.to_csv(path)
+    return agreement
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the classification report (or its JSON summary)."""
     with one_line_errors():
         run, dataset = load_run(args)
         report = run.evaluate(dataset, out_dir=args.out)
+        agreement = per_patient(args.per_patient, dataset, report, run.threshold)
     summary = {
         **report.summary(),
         "n_patches": len(dataset),
         "n_patients": len(dataset.patient_ids),
         "operating_points": run.operating_points(report),
     }
+    if agreement is not None:
+        summary["per_patient"] = agreement.summary()
     if args.json:
         print(json_line(summary))
         return 0
@@ -77,4 +104,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"post-processing (as the run was trained): {postprocessing_line(run.config)}")
     if args.out:
         print(f"report, predictions and plots written to {args.out}")
+    if agreement is not None:
+        print(agreement.summary_line())
+        print(f"per-patient region agreement written to {args.per_patient}")
     return 0

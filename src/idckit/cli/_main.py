@@ -24,9 +24,11 @@ SUBCOMMANDS: dict[str, str] = {
     "predict": "idckit.cli._predict",
     "explain": "idckit.cli._explain",
     "demo": "idckit.cli._demo",
+    "heatmap": "idckit.cli._heatmap",
+    "report": "idckit.cli._report",
 }
 #: Commands that train or run a model, and so load Keras and its backend.
-USES_BACKEND = ("train", "evaluate", "predict", "explain", "demo")
+USES_BACKEND = ("train", "evaluate", "predict", "explain", "demo", "report", "heatmap")
 
 
 class CLIError(Exception):

@@ -98,12 +98,32 @@ def _tissue(images: npt.NDArray[np.uint8], rows: Any, cols: Any, shape: tuple[in
     return canvas
 
 
-def _check(dataset: Any, patient: object, prob_idc: Any, threshold: object) -> Any:
+def check_patient(dataset: Any, patient: object, owner: str) -> None:
+    """Raise the standard error unless ``patient`` is one of ``dataset``'s patients."""
     if str(patient) not in set(dataset.patient_ids):
         raise invalid_argument(
-            "patient", _OWNER, "one of the dataset's patients", patient,
+            "patient", owner, "one of the dataset's patients", patient,
             f"It has {len(dataset.patient_ids)}, e.g. {list(dataset.patient_ids[:3])}.",
         )  # fmt: skip
+
+
+def patient_patches(
+    dataset: Any, patient: str
+) -> tuple[npt.NDArray[np.intp], Any, npt.NDArray[np.int64], Any]:
+    """Return a patient's rows in ``dataset``, its images, labels and ``patch_grid``."""
+    rows_in_dataset = np.flatnonzero(np.asarray(dataset.patients) == str(patient))
+    images = dataset.load_images(rows_in_dataset)
+    labels = np.asarray(dataset.labels)[rows_in_dataset]
+    grid = patch_grid(
+        np.asarray(dataset.x)[rows_in_dataset],
+        np.asarray(dataset.y)[rows_in_dataset],
+        images.shape[1],
+    )
+    return rows_in_dataset, images, labels, grid
+
+
+def _check(dataset: Any, patient: object, prob_idc: Any, threshold: object) -> Any:
+    check_patient(dataset, patient, _OWNER)
     number = isinstance(threshold, float | int) and not isinstance(threshold, bool)
     if not number or not 0 < threshold < 1:  # type: ignore[operator]
         raise invalid_argument("threshold", _OWNER, "a number in (0, 1)", threshold)
@@ -219,17 +239,10 @@ def plot_patient_map(
 ['true negative (1)', 'no patch'])
     """
     prob = _check(dataset, patient, prob_idc, threshold)
-    rows_in_dataset = np.flatnonzero(np.asarray(dataset.patients) == str(patient))
-    images = dataset.load_images(rows_in_dataset)
-    labels = np.asarray(dataset.labels)[rows_in_dataset]
-    step = images.shape[1]
-    rows, cols, shape = patch_grid(
-        np.asarray(dataset.x)[rows_in_dataset], np.asarray(dataset.y)[rows_in_dataset], step
-    )
+    rows_in_dataset, images, labels, grid = patient_patches(dataset, patient)
     panels = 2 if prob is None else 4
     figure = Figure(figsize=(4.2 * panels, 4.9), layout="constrained")
     axes: list[Axes] = [figure.add_subplot(1, panels, k + 1) for k in range(panels)]
-    grid = (rows, cols, shape)
     _draw_slide(axes, patient, images, labels, grid)
     if prob is not None:
         _draw_probability(figure, axes[2], prob[rows_in_dataset], labels, grid)

@@ -6,6 +6,8 @@ display one in a notebook by leaving it as the cell's last value, or call ``fig.
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -118,7 +120,52 @@ def _mark_threshold(ax: Axes, x: float, y: float, threshold: float | None) -> No
     ax.plot([x], [y], "o", color="crimson", markersize=8, label=label, zorder=3)
 
 
-def plot_roc(report: ClassificationReport, *, ax: Axes | None = None) -> Figure:
+#: Marker and colour of each further operating point, in the order given (then repeated).
+_EXTRA_MARKERS = (("s", "darkorange"), ("^", "forestgreen"), ("D", "purple"), ("v", "teal"))
+
+
+def check_operating_points(value: object, owner: str) -> dict[str, float]:
+    """Return ``operating_points`` as ``{name: threshold}``, or refuse it with the template."""
+    if value is None:
+        return {}
+    rule = "None or a mapping of names to thresholds in [0, 1], e.g. {'90% recall': 0.31}"
+    if not isinstance(value, Mapping):
+        raise invalid_argument("operating_points", owner, rule, value)
+    points = {}
+    for name, threshold in value.items():
+        number = threshold if isinstance(threshold, numbers.Real) else None
+        if not isinstance(name, str) or number is None or isinstance(number, bool):
+            raise invalid_argument("operating_points", owner, rule, dict(value))
+        if not 0.0 <= float(number) <= 1.0:
+            raise invalid_argument("operating_points", owner, rule, dict(value))
+        points[name] = float(number)
+    return points
+
+
+def _mark_operating_points(
+    ax: Axes,
+    report: ClassificationReport,
+    points: Mapping[str, float],
+    position: str,
+) -> None:
+    """Mark each named threshold's (x, y) on a ROC (``"roc"``) or PR (``"pr"``) curve."""
+    for k, (name, threshold) in enumerate(points.items()):
+        at = report.at_threshold(threshold)
+        if position == "roc":
+            x, y = 1.0 - at.specificity, at.sensitivity
+        else:
+            x, y = float(at.recall[1]), float(at.precision[1])
+        marker, colour = _EXTRA_MARKERS[k % len(_EXTRA_MARKERS)]
+        label = f"{name} (threshold = {threshold:.2f})"
+        ax.plot([x], [y], marker, color=colour, markersize=8, label=label, zorder=3)
+
+
+def plot_roc(
+    report: ClassificationReport,
+    *,
+    ax: Axes | None = None,
+    operating_points: Mapping[str, float] | None = None,
+) -> Figure:
     """ROC curve of the report's scores, with its operating point (at ``threshold``) marked.
 
     Parameters
@@ -128,12 +175,17 @@ def plot_roc(report: ClassificationReport, *, ax: Axes | None = None) -> Figure:
         both classes among its labels.
     ax
         Axes to draw into; a new figure is made when None.
+    operating_points
+        Further thresholds to mark, by name (e.g. ``{"90% recall": run.recall_threshold}``):
+        each is drawn at the report's ``(1 - specificity, sensitivity)`` at that threshold,
+        with its own marker and a legend entry ``"<name> (threshold = t)"``.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Lines: the ROC curve (``sklearn.metrics.roc_curve``), the chance diagonal and the
-        operating point ``(1 - specificity, sensitivity)``.
+        Lines: the ROC curve (``sklearn.metrics.roc_curve``), the chance diagonal, the
+        operating point ``(1 - specificity, sensitivity)`` and then one per entry of
+        ``operating_points``, in order.
 
     Examples
     --------
@@ -142,15 +194,20 @@ def plot_roc(report: ClassificationReport, *, ax: Axes | None = None) -> Figure:
     >>> fig = plot_roc(report)
     >>> fig.axes[0].get_legend().get_texts()[0].get_text()
     'ROC curve (AUC = 0.750)'
+    >>> fig = plot_roc(report, operating_points={"90% recall": 0.4})
+    >>> fig.axes[0].get_legend().get_texts()[-1].get_text()
+    '90% recall (threshold = 0.40)'
     """
     from sklearn.metrics import roc_curve
 
     y_true, y_score = _scores(report, "plot_roc", "both")
+    points = check_operating_points(operating_points, "plot_roc")
     fpr, tpr, _ = roc_curve(y_true, y_score)
     figure, ax = new_axes(ax, (4.8, 4.4))
     ax.plot(fpr, tpr, label=f"ROC curve (AUC = {report.roc_auc:.3f})")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
     _mark_threshold(ax, 1.0 - report.specificity, report.sensitivity, report.threshold)
+    _mark_operating_points(ax, report, points, "roc")
     ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), aspect="equal", title="ROC curve")
     ax.set_xlabel("False positive rate (1 - specificity)")
     ax.set_ylabel("True positive rate (sensitivity)")
@@ -158,7 +215,12 @@ def plot_roc(report: ClassificationReport, *, ax: Axes | None = None) -> Figure:
     return figure
 
 
-def plot_precision_recall(report: ClassificationReport, *, ax: Axes | None = None) -> Figure:
+def plot_precision_recall(
+    report: ClassificationReport,
+    *,
+    ax: Axes | None = None,
+    operating_points: Mapping[str, float] | None = None,
+) -> Figure:
     """Precision-recall curve of IDC(+), with the operating point (at ``threshold``) marked.
 
     Parameters
@@ -168,13 +230,17 @@ def plot_precision_recall(report: ClassificationReport, *, ax: Axes | None = Non
         least one IDC(+) label.
     ax
         Axes to draw into; a new figure is made when None.
+    operating_points
+        Further thresholds to mark, by name (e.g. ``{"90% recall": run.recall_threshold}``):
+        each is drawn at the report's ``(recall, precision)`` of IDC(+) at that threshold,
+        with its own marker and a legend entry ``"<name> (threshold = t)"``.
 
     Returns
     -------
     matplotlib.figure.Figure
         Lines: the curve (``sklearn.metrics.precision_recall_curve``, drawn as steps), the
-        prevalence of IDC(+) (a classifier without skill) and the operating point
-        ``(recall, precision)`` of IDC(+).
+        prevalence of IDC(+) (a classifier without skill), the operating point
+        ``(recall, precision)`` of IDC(+) and then one per entry of ``operating_points``.
 
     Examples
     --------
@@ -187,6 +253,7 @@ def plot_precision_recall(report: ClassificationReport, *, ax: Axes | None = Non
     from sklearn.metrics import precision_recall_curve
 
     y_true, y_score = _scores(report, "plot_precision_recall", "positive")
+    points = check_operating_points(operating_points, "plot_precision_recall")
     precision, recall, _ = precision_recall_curve(y_true, y_score)
     figure, ax = new_axes(ax, (4.8, 4.4))
     label = f"precision-recall (AP = {report.average_precision:.3f})"
@@ -194,6 +261,7 @@ def plot_precision_recall(report: ClassificationReport, *, ax: Axes | None = Non
     prevalence = float(y_true.mean())
     ax.axhline(prevalence, linestyle="--", color="grey", label=f"prevalence = {prevalence:.2f}")
     _mark_threshold(ax, float(report.recall[1]), float(report.precision[1]), report.threshold)
+    _mark_operating_points(ax, report, points, "pr")
     ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), aspect="equal")
     ax.set_title(f"Precision-recall curve of {report.target_names[1]}")
     ax.set_xlabel(f"Recall (sensitivity) of {report.target_names[1]}")

@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover - the same names, typed, for mypy and IDEs
     from idckit.training._results import CrossValidationResult as CrossValidationResult
     from idckit.training._results import FoldResult as FoldResult
     from idckit.training._run import Run as Run
+    from idckit.training._run_report import write_run_report as write_run_report
 
 _EXPORTS = {
     "CrossValidationResult": "idckit.training._results",
@@ -57,6 +58,7 @@ _EXPORTS = {
     "get_recipe": "idckit.training._recipes",
     "grid_search": "idckit.training._grid",
     "model_builder": "idckit.training._recipes",
+    "write_run_report": "idckit.training._run_report",
 }
 
 __all__ = sorted(_EXPORTS)
