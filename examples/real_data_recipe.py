@@ -80,3 +80,34 @@ report.plot_confusion_matrix()
 #
 #     idckit train DEV_DIR --recipe cpu --out runs/cpu
 #     idckit evaluate runs/cpu TEST_DIR --json --out runs/cpu/test
+
+# %%
+# Slides: where the model agrees with the annotation
+# --------------------------------------------------
+# Pathologists judge regions, not squares. :func:`~idckit.reporting.region_agreement` compares,
+# patient by patient, the region the run calls IDC(+) (at its threshold) with the annotated
+# one on the 50-pixel grid: Dice, IoU, the areas, and patch F1(+). The worst patients come
+# first; :func:`~idckit.reporting.plot_slide_heatmap` lays P(IDC+) over one patient's tissue
+# with both regions outlined.
+from idckit.reporting import plot_slide_heatmap, region_agreement
+
+prob = trainer.run_.predict_proba(test)
+agreement = region_agreement(
+    test.patients, test.x, test.y, test.labels, prob, threshold=trainer.run_.threshold
+)
+print(agreement.summary_line())
+for row in agreement.worst(5).to_rows():
+    print(row)
+worst = agreement.worst(1).to_rows()[0]["patient"]
+plot_slide_heatmap(test, worst, prob, threshold=trainer.run_.threshold)
+
+# %%
+# One file for a colleague
+# ------------------------
+# :func:`~idckit.training.write_run_report` (``idckit report runs/cpu --data TEST_DIR --out
+# report.html``) writes the run as one self-contained HTML page: settings, folds and learning
+# curves, the out-of-fold and held-out reports with their operating points, the per-patient
+# table worst first, and the heat maps of the worst patients.
+from idckit.training import write_run_report
+
+write_run_report(trainer.run_, "runs/cpu/report.html", datasets={"test": test})
