@@ -1,4 +1,9 @@
-"""``idckit explain RUN_DIR DATA_DIR --out DIR``: occlusion maps of a run's surest calls."""
+"""``idckit explain RUN_DIR DATA_DIR --out DIR``: maps of what drives a run's surest calls.
+
+``--method occlusion`` (the default: it needs only predictions, so it explains any run on any
+backend, in P(IDC+) or log-odds lost) or ``--method gradcam`` (one backward pass per batch;
+TensorFlow, JAX and PyTorch backends).
+"""
 
 from __future__ import annotations
 
@@ -22,13 +27,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``explain`` sub-parser."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "explain",
-        help="draw occlusion maps of a run's surest false positives, false negatives and hits",
+        help="draw occlusion or Grad-CAM maps of a run's surest false positives, false "
+        "negatives and hits",
         description="Predict the patches with a finished run (as `idckit predict` does), pick "
         "the false positives with the highest P(IDC+), the false negatives with the lowest and "
         "the true positives with the highest (or, without labels, the patches with the highest "
-        "P(IDC+)), and draw each one's occlusion map under the run's fold ensemble: how much "
-        "P(IDC+) drops when each region of the patch, or of its context mosaic, is hidden. "
-        "One PNG per group in DIR.",
+        "P(IDC+)), and draw each one's map under the run's fold ensemble: with --method "
+        "occlusion (default) how much P(IDC+) drops when each region of the patch, or of its "
+        "context mosaic, is hidden; with --method gradcam where the evidence for IDC(+) lies "
+        "in the last convolutional layer (Grad-CAM). One PNG per group in DIR.",
     )
     add_run_arguments(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="where to write the PNGs")
@@ -37,19 +44,82 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--per-group", type=int, default=6, metavar="N", help="patches per figure (default 6)"
     )
     parser.add_argument(
-        "--window", type=int, metavar="PX", help="side of the hidden square (default: a fifth)"
+        "--method",
+        choices=["occlusion", "gradcam"],
+        default="occlusion",
+        help="occlusion (default): P(IDC+) lost when each region is hidden, any model and "
+        "backend; gradcam: Grad-CAM of the log-odds of IDC(+), one backward pass",
     )
     parser.add_argument(
-        "--stride", type=int, metavar="PX", help="step between squares (default: half the window)"
-    )
+        "--window", type=int, metavar="PX", help="occlusion: side of the hidden square "
+        "(default: a fifth)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--stride", type=int, metavar="PX", help="occlusion: step between squares (default: "
+        "half the window)",
+    )  # fmt: skip
     parser.add_argument(
         "--scale",
         choices=["logit", "probability"],
-        default="logit",
-        help="drops in log-odds (default: they still show what matters in a call the model is "
-        "sure of) or in P(IDC+)",
+        help="occlusion: drops in log-odds (default: they still show what matters in a call "
+        "the model is sure of) or in P(IDC+)",
     )
+    parser.add_argument(
+        "--target-layer", metavar="NAME", help="gradcam: the layer to explain (default: the "
+        "last convolutional feature map; for a model with context, the patch stream's)",
+    )  # fmt: skip
     return parser
+
+
+def _check_method_flags(args: argparse.Namespace) -> None:
+    """Refuse flags of the other method (before any work)."""
+    own = {"occlusion": ("window", "stride", "scale"), "gradcam": ("target_layer",)}
+    for method, names in own.items():
+        for name in names:
+            if args.method != method and getattr(args, name) is not None:
+                flag = "--" + name.replace("_", "-")
+                raise CLIError(f"{flag} applies to --method {method}, not {args.method}")
+
+
+def _maps(args: argparse.Namespace, models: list[Any], images: Any, batch_size: int) -> Any:
+    """Return the maps of ``images`` under the fold ``models`` by ``args.method``."""
+    from idckit.explain import grad_cam, occlusion_map
+
+    if args.method == "gradcam":
+        try:
+            return grad_cam(models, images, target_layer=args.target_layer, batch_size=batch_size)
+        except RuntimeError as err:  # a backend without gradients
+            raise CLIError(str(err)) from err
+    return occlusion_map(
+        models, images, window=args.window, stride=args.stride,
+        scale=args.scale or "logit", batch_size=batch_size,
+    )  # fmt: skip
+
+
+def _figure(args: argparse.Namespace, images: Any, maps: Any, titles: Any, context: int) -> Any:
+    from idckit.explain import plot_grad_cam, plot_occlusion
+
+    if args.method == "gradcam":
+        return plot_grad_cam(images, maps, titles=titles, context=context)
+    return plot_occlusion(
+        images, maps, titles=titles, context=context, scale=args.scale or "logit"
+    )
+
+
+def _summary(args: argparse.Namespace, models: list[Any]) -> str:
+    """Return the closing line: what the titles and the maps show."""
+    from idckit.explain import find_target_layer
+
+    if args.method == "gradcam":
+        layer = args.target_layer or find_target_layer(models[0])
+        maps = (
+            f"Grad-CAM maps of the fold models' log-odds of IDC(+) at layer {layer!r} (mean of "
+            "their maps; 1 = a patch's strongest evidence)"
+        )
+    else:
+        unit = "log-odds" if (args.scale or "logit") == "logit" else "probability"
+        maps = f"maps of the fold models' mean P(IDC+) without them, in {unit}"
+    return f"P(IDC+) in the titles as the run predicts it (with its TTA and smoothing), {maps}"
 
 
 def pick(prob: Any, labels: Any, threshold: float) -> dict[str, Any]:
@@ -84,9 +154,8 @@ def run(args: argparse.Namespace) -> int:
     """Write one figure per group and say what each holds."""
     if args.per_group < 1:
         raise CLIError(f"--per-group must be at least 1, got {args.per_group}")
+    _check_method_flags(args)
     with one_line_errors():
-        from idckit.explain import occlusion_map, plot_occlusion
-
         run, dataset = load_run(args)
         if args.patient is not None:
             dataset = dataset.subset(args.patient)
@@ -97,27 +166,18 @@ def run(args: argparse.Namespace) -> int:
         for name, found in groups.items():
             rows = found[: args.per_group]
             images = dataset.load_images(rows, context=run.config.context)
-            maps = occlusion_map(
-                run.fold_models(), images, window=args.window, stride=args.stride,
-                scale=args.scale, batch_size=run.config.batch_size,
-            )  # fmt: skip
+            maps = _maps(args, run.fold_models(), images, run.config.batch_size)
             titles = [
                 f"{dataset.patients[i]} x{dataset.x[i]} y{dataset.y[i]}\n"
                 f"P(IDC+) {predictions.prob_idc[i]:.2f}"
                 for i in rows
             ]
-            figure = plot_occlusion(
-                images, maps, titles=titles, context=run.config.context, scale=args.scale
-            )
-            path = out / f"occlusion_{name}.png"
+            figure = _figure(args, images, maps, titles, run.config.context)
+            path = out / f"{args.method}_{name}.png"
             figure.savefig(path, dpi=100, bbox_inches="tight")
             what = name.replace("_", " ")
             print(f"wrote {path}: {len(rows)} of {len(found)} {what}, surest first")
     if not groups:
         print("no patches to explain")
-    print(
-        f"threshold {run.threshold:.4f}; P(IDC+) in the titles as the run predicts it "
-        "(with its TTA and smoothing), maps of the fold models' mean P(IDC+) without them, "
-        f"in {'log-odds' if args.scale == 'logit' else 'probability'}"
-    )
+    print(f"threshold {run.threshold:.4f}; {_summary(args, run.fold_models())}")
     return 0

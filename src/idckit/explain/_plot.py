@@ -1,4 +1,4 @@
-"""Occlusion maps drawn over the images they explain."""
+"""Occlusion and Grad-CAM maps drawn over the images they explain."""
 
 from __future__ import annotations
 
@@ -21,16 +21,16 @@ _UNITS = {"probability": "P(IDC+)", "logit": "log-odds of IDC(+)"}
 
 
 def _check(
-    images: Any, maps: Any, titles: Any
+    images: Any, maps: Any, titles: Any, owner: str = _OWNER, source: str = "occlusion_map"
 ) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
-    images, maps = check_images(images, _OWNER), np.asarray(maps, dtype=np.float64)
+    images, maps = check_images(images, owner), np.asarray(maps, dtype=np.float64)
     if maps.shape != images.shape[:3]:
         raise invalid_argument(
-            "maps", _OWNER, f"one map per image, shape {images.shape[:3]}", f"shape {maps.shape}",
-            "Pass what occlusion_map returned for these images.",
+            "maps", owner, f"one map per image, shape {images.shape[:3]}", f"shape {maps.shape}",
+            f"Pass what {source} returned for these images.",
         )  # fmt: skip
     if titles is not None and len(titles) != len(images):
-        raise invalid_argument("titles", _OWNER, f"{len(images)} titles, one per image", titles)
+        raise invalid_argument("titles", owner, f"{len(images)} titles, one per image", titles)
     return images, maps
 
 
@@ -90,15 +90,74 @@ def plot_occlusion(
     pixels, values = _check(images, maps, titles)
     context = check_context(context, _OWNER)
     check_choice("scale", _OWNER, scale, tuple(_UNITS))
-    n = len(pixels)
     limit = float(np.abs(values).max()) or 1e-6
+    colours = {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}
+    label = f"{_UNITS[scale]} lost when hidden"
+    return _draw(pixels, values, titles, context, colours, ("occlusion map", label))
+
+
+def plot_grad_cam(
+    images: npt.ArrayLike,
+    maps: npt.ArrayLike,
+    *,
+    titles: Sequence[str] | None = None,
+    context: int = 0,
+) -> Figure:
+    """Draw each image above its Grad-CAM map (from :func:`grad_cam`).
+
+    The top row shows the images, the bottom row their maps over a faded copy of them, from
+    dark (no evidence for the class) to bright yellow (the image's strongest evidence), on one
+    0-1 scale: each map is relative to its own image's peak.
+
+    Parameters
+    ----------
+    images
+        The ``(N, H, W, 3)`` images that were explained.
+    maps
+        Their ``(N, H, W)`` Grad-CAM maps, in [0, 1].
+    titles
+        One title per image (e.g. its P(IDC+) and label), or None.
+    context
+        The context radius of mosaics: with ``context >= 1`` the classified patch in the middle
+        is outlined.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two rows of ``N`` panels and a colour bar.
+
+    Examples
+    --------
+    >>> images = np.full((2, 50, 50, 3), 200, np.uint8)
+    >>> fig = plot_grad_cam(images, np.zeros((2, 50, 50)), titles=["a", "b"])
+    >>> fig.axes[2].get_ylabel(), fig.axes[-1].get_ylabel()
+    ('Grad-CAM', 'evidence for the class (share of the peak)')
+    """
+    owner = "plot_grad_cam"
+    pixels, values = _check(images, maps, titles, owner, "grad_cam")
+    context = check_context(context, owner)
+    colours = {"cmap": "inferno", "vmin": 0.0, "vmax": 1.0}
+    label = "evidence for the class (share of the peak)"
+    return _draw(pixels, values, titles, context, colours, ("Grad-CAM", label))
+
+
+def _draw(
+    pixels: npt.NDArray[Any],
+    values: npt.NDArray[np.float64],
+    titles: Sequence[str] | None,
+    context: int,
+    colours: dict[str, Any],
+    labels: tuple[str, str],
+) -> Figure:
+    """Images on top, their maps over a faded grey copy below, one shared colour bar."""
+    n = len(pixels)
     figure = Figure(figsize=(2.2 * n + 1.2, 4.6), layout="constrained")
     axes: list[Axes] = [figure.add_subplot(2, n, k + 1) for k in range(2 * n)]
     for k, (image, value) in enumerate(zip(pixels, values, strict=True)):
         top, bottom = axes[k], axes[n + k]
         top.imshow(np.clip(image, 0, 255).astype(np.uint8))
         bottom.imshow(image.mean(axis=-1), cmap="gray", vmin=0, vmax=255, alpha=0.35)
-        shown = bottom.imshow(value, cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.75)
+        shown = bottom.imshow(value, alpha=0.75, **colours)
         if titles is not None:
             top.set_title(str(titles[k]), fontsize=9)
         if context:
@@ -107,6 +166,6 @@ def plot_occlusion(
         for ax in (top, bottom):
             ax.set_xticks([])
             ax.set_yticks([])
-    axes[n].set_ylabel("occlusion map")
-    figure.colorbar(shown, ax=axes[n:], shrink=0.9, label=f"{_UNITS[scale]} lost when hidden")
+    axes[n].set_ylabel(labels[0])
+    figure.colorbar(shown, ax=axes[n:], shrink=0.9, label=labels[1])
     return figure
