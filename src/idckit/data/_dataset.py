@@ -510,6 +510,7 @@ class IDCPatchDataset:
         Returns
         -------
         IDCPatchDataset
+            The same patches, labels and patients with the normalised pixels.
 
         Examples
         --------

@@ -82,6 +82,16 @@ def rgb_to_od(images: npt.ArrayLike) -> npt.NDArray[np.float32]:
 def od_to_rgb(od: npt.ArrayLike) -> Images:
     """RGB ``256 exp(-od) - 1``, rounded and clipped to ``uint8`` (the inverse of rgb_to_od).
 
+    Parameters
+    ----------
+    od
+        Optical densities, any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` values of the same shape.
+
     Examples
     --------
     >>> od_to_rgb(np.array([0.0, 10.0, -1.0])).tolist()
@@ -559,6 +569,16 @@ _CLASSES: dict[str, type[_Normalizer]] = {
 
 def normalizer_from_dict(data: dict[str, Any]) -> MacenkoNormalizer | ReinhardNormalizer:
     """Rebuild a normaliser from :meth:`MacenkoNormalizer.to_dict` / ``ReinhardNormalizer``'s.
+
+    Parameters
+    ----------
+    data
+        What ``to_dict()`` returned (after a JSON round trip too).
+
+    Returns
+    -------
+    MacenkoNormalizer or ReinhardNormalizer
+        The normaliser, fitted when ``data`` holds fitted statistics.
 
     Examples
     --------
