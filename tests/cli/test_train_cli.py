@@ -11,6 +11,7 @@ import pytest
 
 from idckit.cli._main import CLIError, build_parser, main
 from idckit.cli._train import recipe_from_args
+from idckit.data import Augmentation
 from idckit.training import get_recipe
 
 
@@ -32,7 +33,8 @@ def test_defaults_follow_the_cpu_recipe():
     recipe = recipe_from_args(_args())
     assert recipe.name == "cpu" and recipe.model == "idc_cnn"
     config = recipe.config
-    assert (config.lr_schedule, config.threshold_objective) == ("warmup_cosine", 0.5)
+    assert (config.lr_schedule, config.threshold_objective) == ("warmup_cosine", "youden")
+    assert config.augment == Augmentation.hed_strong()
     assert (config.smoothing.alpha, config.tta) == (0.7, False)
     assert recipe == get_recipe("cpu")  # no flag, no change (the seed included)
 
@@ -41,7 +43,7 @@ def test_help_lists_the_recipes_descriptions(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "cpu: A 123k-parameter two-stream CNN" in out and "fixed threshold 0.5" in out
+    assert "cpu: A 123k-parameter two-stream CNN" in out and "out of fold" in out
 
 
 def test_explicit_flags_override_the_recipe():
@@ -240,8 +242,10 @@ def test_train_writes_a_finished_run_and_evaluates_the_test_data(trained):
     assert (config["n_splits"], config["epochs"], config["batch_size"]) == (2, 1, 16)
     assert config["seed"] == 4 and config["context"] == 0
     assert config["lr_schedule"] == "warmup_cosine"
-    assert config["optimizer"]["class_name"] == "AdamW" and config["threshold_objective"] == 0.5
-    assert json.loads((base / "run" / "report.json").read_text())["threshold"] == 0.5
+    assert config["optimizer"]["class_name"] == "AdamW"
+    assert config["threshold_objective"] == "youden"
+    report = json.loads((base / "run" / "report.json").read_text())
+    assert report["threshold_objective"] == "youden" and 0 < report["threshold"] < 1
     assert config["tta"] is True
     assert config["smoothing"] == {"alpha": 0.5, "radius": 1, "step": 50}
 

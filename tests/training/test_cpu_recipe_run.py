@@ -1,4 +1,5 @@
-"""The ``cpu`` recipe end to end on the tiny tree: warm-up + cosine, smoothing, threshold 0.5."""
+"""The ``cpu`` recipe end to end on the tiny tree: warm-up + cosine, HED-strong jitter, smoothing,
+the threshold of the best balanced accuracy out of fold."""
 
 import math
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix
 
+from idckit.reporting import choose_threshold
 from idckit.training import RECIPES, KFoldTrainer, Run
 from idckit.training._fold import _load_checkpoint
 
@@ -24,9 +26,18 @@ def run(tiny_dataset, tmp_path_factory):
     return trainer, trainer.fit(tiny_dataset)
 
 
-def test_the_threshold_is_the_fixed_one(run):
+def test_the_threshold_is_youdens_out_of_fold(run):
     _, result = run
-    assert result.threshold == 0.5 and result.threshold_objective == 0.5
+    assert result.threshold_objective == "youden"
+    assert result.threshold == choose_threshold(result.oof.labels, result.oof.prob_idc, "youden")
+
+
+def test_the_recipe_jitters_the_stains_as_tellez_hed_strong(run):
+    trainer, _ = run
+    assert trainer.config.augment.to_dict() == {
+        "dihedral": True, "hed": 0.2, "hed_shift": 0.2, "brightness": 0.0, "contrast": 0.0,
+        "saturation": 0.0,
+    }  # fmt: skip
 
 
 def test_each_fold_trained_with_the_warmup_cosine_schedule(run):
@@ -43,15 +54,18 @@ def test_each_fold_trained_with_the_warmup_cosine_schedule(run):
         assert float(schedule(total)) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_evaluate_and_predict_use_the_fixed_threshold(run, tiny_dataset):
-    trainer, _ = run
+def test_evaluate_and_predict_use_the_runs_threshold(run, tiny_dataset):
+    trainer, result = run
     reloaded = Run.load(trainer.out_dir)
     cpu = RECIPES["cpu"].config
-    assert reloaded.threshold == 0.5 and reloaded.config.smoothing == cpu.smoothing
+    threshold = result.threshold
+    assert reloaded.threshold == threshold and reloaded.config.smoothing == cpu.smoothing
+    assert reloaded.config.augment == cpu.augment
     assert reloaded.config.context == cpu.context == 1
     prob = reloaded.predictions(tiny_dataset).prob_idc
     np.testing.assert_allclose(prob, trainer.run_.predictions(tiny_dataset).prob_idc, atol=1e-9)
     report = reloaded.evaluate(tiny_dataset)
-    expected = confusion_matrix(tiny_dataset.labels, (prob >= 0.5).astype(int), labels=[0, 1])
+    decided = (prob >= threshold).astype(int)
+    expected = confusion_matrix(tiny_dataset.labels, decided, labels=[0, 1])
     np.testing.assert_array_equal(report.confusion_matrix, expected)
-    np.testing.assert_array_equal(reloaded.predict(tiny_dataset), (prob >= 0.5).astype(int))
+    np.testing.assert_array_equal(reloaded.predict(tiny_dataset), decided)

@@ -4,6 +4,7 @@ import sys
 
 import pytest
 
+from idckit.data import Augmentation
 from idckit.training import RECIPES, Recipe, TrainingConfig, get_recipe, model_builder
 
 
@@ -25,11 +26,10 @@ def test_cpu_recipe_is_the_researched_recipe():
     assert config.context == 1
     assert config.optimizer["class_name"] == "AdamW"
     assert dict(config.optimizer["config"]) == {"learning_rate": 2e-3, "weight_decay": 1e-4}
-    assert (config.lr_schedule, config.augment, config.class_weight) == (
-        "warmup_cosine", True, "balanced"
-    )  # fmt: skip
+    assert (config.lr_schedule, config.class_weight) == ("warmup_cosine", "balanced")
+    assert config.augment == Augmentation(hed=0.2, hed_shift=0.2)  # flips and HED-strong
     assert config.label_smoothing == 0.1
-    assert config.tta is False and config.threshold_objective == 0.5
+    assert config.tta is False and config.threshold_objective == "youden"
     assert (config.smoothing.alpha, config.smoothing.radius) == (0.7, 1)
     assert "\n" not in cpu.description and cpu.description
 
