@@ -323,10 +323,9 @@ def test_bench_recipe_holdout_on_another_tree_writes_its_scores(trees, tmp_path)
     assert all(len(pair) == 2 for pair in result["cv_on_train"].values())
     assert 0 < result["threshold"] < 1
     assert list(result["threshold_rules"]) == ["0.5", "f1", "youden", "min_recall"]
-    objective = result["recipe"]["config"]["threshold_objective"]  # the run's own rule
-    assert result["threshold_rules"][str(objective)]["confusion_matrix"] == (
-        held_out["confusion_matrix"]
-    )
+    objective = str(result["recipe"]["config"]["threshold_objective"])  # the run's own rule
+    at_the_runs_rule = result["threshold_rules"][objective]["confusion_matrix"]
+    assert at_the_runs_rule == held_out["confusion_matrix"]
     assert set(result["operating_points"]) == {"run", "recall_target"}
     rows = (tmp_path / "run" / "held_out_predictions.csv").read_text().splitlines()
     assert len(rows) == 1 + held_out["patches"]
