@@ -74,7 +74,10 @@ def test_recipes_accept_and_record_an_augmentation():
     recipe = get_recipe("cpu").replace(augment=COLOUR)
     assert json.loads(json.dumps(recipe.to_dict()))["config"]["augment"] == COLOUR.to_dict()
     assert KFoldTrainer.from_recipe(recipe).config.augment == COLOUR
-    assert get_recipe("cpu").to_dict()["config"]["augment"] is True
+    hed_strong = {"dihedral": True, "hed": 0.2, "hed_shift": 0.2, "brightness": 0.0,
+                  "contrast": 0.0, "saturation": 0.0}  # fmt: skip
+    assert get_recipe("cpu").to_dict()["config"]["augment"] == hed_strong
+    assert get_recipe("cpu").replace(augment=True).to_dict()["config"]["augment"] is True
     with pytest.raises(ValueError, match=r"Invalid `augment` for TrainingConfig"):
         get_recipe("cpu").replace(augment="flips")
 

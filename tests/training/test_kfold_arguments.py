@@ -90,7 +90,8 @@ def test_label_smoothing_is_recorded_in_the_config(tiny_dataset):
 
 def test_the_cpu_recipe_settings_are_recorded_in_the_config(tiny_dataset):
     config = KFoldTrainer.from_recipe(get_recipe("cpu")).run_config(tiny_dataset)
-    assert config["lr_schedule"] == "warmup_cosine" and config["threshold_objective"] == 0.5
+    assert config["lr_schedule"] == "warmup_cosine" and config["threshold_objective"] == "youden"
+    assert config["augment"]["hed"] == config["augment"]["hed_shift"] == 0.2
     assert config["optimizer"] == {
         "class_name": "AdamW", "config": {"learning_rate": 2e-3, "weight_decay": 1e-4}
     }  # fmt: skip

@@ -60,7 +60,8 @@ def test_recipes_are_frozen_data_and_serialise_to_json():
     assert copy.to_dict() == {**seed.to_dict(), "name": "copy"}
     cpu = RECIPES["cpu"]
     data = json.loads(json.dumps(cpu.to_dict()))
-    assert data["config"]["threshold_objective"] == 0.5
+    assert data["config"]["threshold_objective"] == "youden"
+    assert data["config"]["augment"]["hed_shift"] == 0.2
     assert data["config"]["lr_schedule"] == "warmup_cosine"
     assert _from_dict(data) == cpu
 
