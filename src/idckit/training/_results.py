@@ -199,11 +199,14 @@ class CrossValidationResult:
         """The highest threshold whose out-of-fold recall of IDC(+) reaches ``min_recall``."""
         from idckit.reporting import choose_threshold
 
+        return choose_threshold(
+            self._oof_labels(), self.oof.prob_idc, "min_recall", min_recall=self.min_recall
+        )
+
+    def _oof_labels(self) -> Any:
         if self.oof.labels is None:  # pragma: no cover - fold predictions carry labels
             raise ValueError("the out-of-fold predictions carry no labels")
-        return choose_threshold(
-            self.oof.labels, self.oof.prob_idc, "min_recall", min_recall=self.min_recall
-        )
+        return self.oof.labels
 
     def operating_points(self) -> dict[str, dict[str, float]]:
         """Recall of IDC(+) and specificity out of fold at the run's two operating points.
@@ -212,10 +215,12 @@ class CrossValidationResult:
         the threshold that reaches ``min_recall`` (90% by default) out of fold. Each holds
         ``threshold``, ``recall`` and ``specificity``.
         """
+        from idckit.reporting import ClassificationReport
+
+        report = ClassificationReport.from_predictions(self._oof_labels(), self.oof.prob_idc)
         return operating_points(
-            self.oof.labels, self.oof.prob_idc,
-            {"run": self.threshold, "recall_target": self.recall_threshold},
-        )  # fmt: skip
+            report, {"run": self.threshold, "recall_target": self.recall_threshold}
+        )
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Return the mean and standard deviation of each fold metric."""
@@ -280,19 +285,19 @@ specificity 0.900 at 0.3000 (the threshold that reaches 90% recall(+) out of fol
     )
 
 
-def operating_points(
-    labels: Any, prob: Any, thresholds: Mapping[str, float]
-) -> dict[str, dict[str, float]]:
-    """Recall of IDC(+) and specificity of ``prob`` at each named threshold.
+def operating_points(report: Any, thresholds: Mapping[str, float]) -> dict[str, dict[str, float]]:
+    """Recall of IDC(+) and specificity of a report's scores at each named threshold.
+
+    ``report`` is a :class:`~idckit.reporting.ClassificationReport` built from scores; one of
+    hard labels is refused by its :meth:`~idckit.reporting.ClassificationReport.at_threshold`.
 
     Examples
     --------
-    >>> operating_points([0, 0, 1, 1], [0.1, 0.6, 0.7, 0.4], {"half": 0.5})
+    >>> from idckit.reporting import ClassificationReport
+    >>> report = ClassificationReport.from_predictions([0, 0, 1, 1], [0.1, 0.6, 0.7, 0.4])
+    >>> operating_points(report, {"half": 0.5})
     {'half': {'threshold': 0.5, 'recall': 0.5, 'specificity': 0.5}}
     """
-    from idckit.reporting import ClassificationReport
-
-    report = ClassificationReport.from_predictions(labels, prob)
     points = {}
     for name, threshold in thresholds.items():
         at = report.at_threshold(threshold)

@@ -102,8 +102,8 @@ class Run:
         Parameters
         ----------
         report
-            A report of this run's predictions (:meth:`evaluate`'s); None: the run's own
-            out-of-fold predictions.
+            A report of this run's predictions (:meth:`evaluate`'s, built from scores); None:
+            the run's own out-of-fold predictions.
 
         Returns
         -------
@@ -115,13 +115,8 @@ class Run:
 
         if report is None:
             return self.result.operating_points()
-        if report.y_true is None or report.y_score is None:
-            raise invalid_argument(
-                "report", f"{_OWNER}.operating_points", "a report built from scores",
-                report, "Pass the report that evaluate() returns.",
-            )  # fmt: skip
         thresholds = {"run": self.threshold, "recall_target": self.recall_threshold}
-        return operating_points(report.y_true, report.y_score, thresholds)
+        return operating_points(report, thresholds)
 
     @property
     def normalizer(self) -> Any:
